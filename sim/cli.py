@@ -1,0 +1,163 @@
+"""Command line: ``python -m sim [overrides]`` and ``escalation-sim [overrides]``.
+
+The only module that sees Hydra's DictConfig. Before Hydra runs (and creates its run folder),
+the command line is composed and validated once through the compose API — every combination
+of a ``--multirun`` sweep too — so a user mistake gives one line on stderr, exit code 2, and
+no results folder. Hydra's own flags (``--cfg job``, ``--config-dir``, ``--multirun``, ...)
+pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from sim.errors import ConfigError
+
+__all__ = ["main", "hydra_error_message", "validate_command_line"]
+
+log = logging.getLogger("sim")
+_PASS_THROUGH_FLAGS = ("help", "hydra_help", "cfg", "info", "shell_completion", "experimental_rerun")
+_MAX_PREVALIDATED = 256
+_HYDRA_SUFFIX = re.compile(r"\s*Set the environment variable HYDRA_FULL_ERROR=1.*$")
+
+
+def hydra_error_message(error: BaseException) -> str:
+    """One line from a Hydra/OmegaConf error: the key it concerns and what went wrong."""
+    chain, seen = [], error
+    while seen is not None and len(chain) < 6:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    key = next((getattr(item, "full_key", None) for item in chain if getattr(item, "full_key", None)), None)
+    texts = []
+    for item in chain:
+        lines = [line.strip() for line in str(item).splitlines()]
+        lines = [line for line in lines if line and not line.startswith(("full_key:", "object_type=", "reference_type="))]
+        text = "; ".join(lines)
+        if text and text not in texts:
+            texts.append(text)
+    message = " <- ".join(texts[:2]) if texts else type(error).__name__
+    message = _HYDRA_SUFFIX.sub("", re.sub(r"\s+", " ", message))
+    return f"{key}: {message}" if key and not message.startswith(f"{key}:") else message
+
+
+def _override_prefix(override) -> str:
+    from hydra.core.override_parser.types import OverrideType
+
+    return {OverrideType.ADD: "+", OverrideType.FORCE_ADD: "++", OverrideType.DEL: "~"}.get(override.type, "")
+
+
+def _expand_sweeps(overrides: Sequence[str]) -> list[list[str]]:
+    """Every combination of a multirun sweep as plain override lists (at most a few hundred)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(list(overrides))
+    options = []
+    for override in parsed:
+        if override.is_hydra_override():
+            continue
+        if override.is_sweep_override():
+            key = _override_prefix(override) + override.get_key_element()
+            options.append([f"{key}={value}" for value in override.sweep_string_iterator()])
+        else:
+            options.append([override.input_line])
+    return [list(combo) for combo in itertools.islice(itertools.product(*options), _MAX_PREVALIDATED)]
+
+
+def validate_command_line(argv: Sequence[str]) -> None:
+    """Compose and validate what Hydra is about to run; raise ConfigError on a user mistake."""
+    from hydra._internal.utils import get_args_parser
+
+    from sim.config import compose_mapping, run_config_from_mapping
+
+    args = get_args_parser().parse_args(list(argv))
+    if any(getattr(args, flag, None) for flag in _PASS_THROUGH_FLAGS):
+        return
+    if args.config_path or args.config_name:
+        raise ConfigError("--config-path/--config-name: not supported; use --config-dir to add configs")
+    extra = []
+    if args.config_dir:
+        directory = Path(args.config_dir).resolve()
+        if not directory.is_dir():
+            raise ConfigError(f"--config-dir: directory {str(directory)!r} not found")
+        extra = [f"hydra.searchpath=[file://{directory}]"]
+    try:
+        combinations = _expand_sweeps(args.overrides) if args.multirun else [list(args.overrides)]
+    except Exception as error:
+        raise ConfigError(hydra_error_message(error)) from None
+    for overrides in combinations:
+        try:
+            mapping = compose_mapping([*overrides, *extra])
+        except ConfigError:
+            raise
+        except Exception as error:
+            raise ConfigError(hydra_error_message(error)) from None
+        run_config_from_mapping(mapping)
+
+
+def _remove_if_only_hydra_files(folder: Path) -> None:
+    """Undo the run folder Hydra created, but never delete anything a user put there."""
+    if not folder.is_dir():
+        return
+    ours = {".hydra", "main.log", "__main__.log", "cli.log"}
+    if all(entry.name in ours for entry in folder.iterdir()):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _task(cfg) -> None:
+    """Hydra's task function: DictConfig -> RunConfig -> results folder."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    from sim.config import run_config_from_mapping
+    from sim.results import run_and_save
+
+    output_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        config = run_config_from_mapping(OmegaConf.to_container(cfg, resolve=True))
+        results = run_and_save(config, output_dir)
+    except ConfigError as error:
+        _remove_if_only_hydra_files(output_dir)
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    print(results.describe())
+
+
+def _hydra_main(argv: Sequence[str]) -> None:
+    import hydra
+
+    from sim.config import CONFIG_DIR, register_schemas
+
+    register_schemas()
+    entry = hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")(_task)
+    saved = sys.argv
+    sys.argv = [saved[0] if saved else "escalation-sim", *argv]
+    try:
+        entry()
+    finally:
+        sys.argv = saved
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m sim`` and ``escalation-sim``; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("HYDRA_FULL_ERROR", "0")
+    try:
+        validate_command_line(argv)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        _hydra_main(argv)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    return 0

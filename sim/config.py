@@ -1,0 +1,223 @@
+"""Config schemas (registered in Hydra's ConfigStore) and their validation into a RunConfig.
+
+Hydra composes ``configs/config.yaml`` against the dataclass schemas below; the CLI turns the
+result into a plain mapping and :func:`run_config_from_mapping` validates it into a frozen
+:class:`RunConfig`. Nothing past this module sees Hydra's DictConfig.
+
+>>> config = compose_run_config(["scenario=baseline", "experiment=smoke", "n_runs=7"])
+>>> config.n_runs, config.scenario.name, config.uncertainty
+(7, 'baseline', 'sampled')
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from sim import provenance
+from sim.errors import ConfigError
+from sim.scenario import Scenario, scenario_from_mapping
+
+__all__ = [
+    "CONFIG_DIR",
+    "ENGINES",
+    "UNCERTAINTY_MODES",
+    "SAMPLING_METHODS",
+    "ParameterSchema",
+    "InitialEventSchema",
+    "ScenarioSchema",
+    "AppSchema",
+    "RunConfig",
+    "register_schemas",
+    "run_config_from_mapping",
+    "compose_run_config",
+    "load_scenario",
+]
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+CONFIG_DIR = PROJECT_DIR / "configs"
+ENGINES = ("simpy",)
+UNCERTAINTY_MODES = ("sampled", "fixed")
+SAMPLING_METHODS = ("mc", "lhs")
+YARDSTICKS = ("icd203", "phia")
+
+
+@dataclass
+class ParameterSchema:
+    value: Optional[float] = None
+    range: Optional[List[float]] = None
+    dist: Optional[str] = None
+    term: Optional[str] = None
+    yardstick: Optional[str] = None
+    source: Optional[str] = None
+    quote: Optional[str] = None
+    figure: Optional[str] = None
+    derivation: Optional[str] = None
+    unit: Optional[str] = None
+
+
+@dataclass
+class InitialEventSchema:
+    kind: str = "mass_casualty_attack"
+    day: float = 0.0
+
+
+@dataclass
+class ScenarioSchema:
+    name: str = "unnamed"
+    description: str = ""
+    mechanisms: Dict[str, bool] = field(default_factory=dict)
+    parameters: Dict[str, ParameterSchema] = field(default_factory=dict)
+    ladder: Dict[str, Any] = field(default_factory=dict)
+    initial_events: List[InitialEventSchema] = field(default_factory=list)
+
+
+@dataclass
+class AppSchema:
+    n_runs: int = 5000
+    seed: int = 20251012
+    workers: int = 0
+    chunk_size: int = 250
+    horizon_days: float = 365.0
+    uncertainty: str = "sampled"
+    sampling: str = "mc"
+    engine: str = "simpy"
+    yardstick: str = "icd203"
+    plots: bool = True
+    max_events_per_run: int = 200_000
+    preset: str = "default"
+    scenario: ScenarioSchema = field(default_factory=ScenarioSchema)
+
+
+def register_schemas() -> None:
+    """Register ``base_config`` and ``scenario/base_scenario`` in Hydra's ConfigStore."""
+    from hydra.core.config_store import ConfigStore
+    from omegaconf import OmegaConf
+
+    if not OmegaConf.has_resolver("sim_unique"):
+        # a short random token, cached per config, so two runs in the same second differ
+        OmegaConf.register_new_resolver("sim_unique", lambda: os.urandom(3).hex(), use_cache=True)
+    store = ConfigStore.instance()
+    store.store(name="base_config", node=AppSchema)
+    store.store(group="scenario", name="base_scenario", node=ScenarioSchema)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one batch of runs needs, validated. ``resolved`` is the composed config."""
+
+    n_runs: int
+    seed: int
+    workers: int
+    chunk_size: int
+    horizon_days: float
+    uncertainty: str
+    sampling: str
+    engine: str
+    yardstick: str
+    plots: bool
+    max_events_per_run: int
+    preset: str
+    scenario: Scenario
+    resolved: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def effective_workers(self) -> int:
+        """``workers=0`` means all cores; never more processes than chunks."""
+        wanted = self.workers or (os.cpu_count() or 1)
+        n_chunks = -(-self.n_runs // self.chunk_size)
+        return max(1, min(wanted, n_chunks))
+
+
+def _integer(key: str, raw: Any, *, minimum: int) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise ConfigError(f"{key}: expected an integer, got {raw!r}")
+    if raw < minimum:
+        raise ConfigError(f"{key}: must be an integer >= {minimum}, got {raw}")
+    return raw
+
+
+def _choice(key: str, raw: Any, allowed: Sequence[str]) -> str:
+    if raw not in allowed:
+        raise ConfigError(f"{key}: unknown value {raw!r}; allowed: {', '.join(allowed)}")
+    return str(raw)
+
+
+def run_config_from_mapping(raw: Mapping[str, Any]) -> RunConfig:
+    """Validate a composed config mapping (Hydra's ``hydra`` node ignored) into a RunConfig."""
+    data = {key: value for key, value in raw.items() if key != "hydra"}
+    known = {name for name in AppSchema.__dataclass_fields__}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown config key; allowed: {', '.join(sorted(known))}")
+    defaults = AppSchema()
+    get = lambda key: data.get(key, getattr(defaults, key))  # noqa: E731
+    horizon = get("horizon_days")
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, float)) or not horizon > 0:
+        raise ConfigError(f"horizon_days: must be a positive number of days, got {horizon!r}")
+    if horizon > 36_500:
+        raise ConfigError(f"horizon_days: at most 36500 days (100 years), got {horizon!r}")
+    plots = get("plots")
+    if not isinstance(plots, bool):
+        raise ConfigError(f"plots: expected true or false, got {plots!r}")
+    scenario_raw = data.get("scenario")
+    if not isinstance(scenario_raw, Mapping):
+        raise ConfigError("scenario: missing; choose one with scenario=<name> (see configs/scenario/)")
+    scenario = scenario_from_mapping(scenario_raw, known_sources=provenance.card_ids())
+    provenance.check_scenario_quotes(scenario)
+    for event in scenario.initial_events:
+        if event.day >= horizon:
+            raise ConfigError(f"scenario.initial_events: day {event.day:g} is not before horizon_days {horizon:g}")
+    return RunConfig(
+        n_runs=_integer("n_runs", get("n_runs"), minimum=1),
+        seed=_integer("seed", get("seed"), minimum=0),
+        workers=_integer("workers", get("workers"), minimum=0),
+        chunk_size=_integer("chunk_size", get("chunk_size"), minimum=1),
+        horizon_days=float(horizon),
+        uncertainty=_choice("uncertainty", get("uncertainty"), UNCERTAINTY_MODES),
+        sampling=_choice("sampling", get("sampling"), SAMPLING_METHODS),
+        engine=_choice("engine", get("engine"), ENGINES),
+        yardstick=_choice("yardstick", get("yardstick"), YARDSTICKS),
+        plots=plots,
+        max_events_per_run=_integer("max_events_per_run", get("max_events_per_run"), minimum=1),
+        preset=str(get("preset")),
+        scenario=scenario,
+        resolved=data,
+    )
+
+
+def compose_mapping(overrides: Sequence[str] = (), *, config_dir: str | os.PathLike | None = None) -> dict:
+    """Compose ``configs/config.yaml`` with overrides through Hydra's compose API, as a dict."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    register_schemas()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir or CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=list(overrides))
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def compose_run_config(overrides: Sequence[str] = (), *, config_dir: str | os.PathLike | None = None) -> RunConfig:
+    """Compose and validate in one call: the Python API's way in (errors as ConfigError)."""
+    from sim.cli import hydra_error_message
+
+    try:
+        mapping = compose_mapping(overrides, config_dir=config_dir)
+    except ConfigError:
+        raise
+    except Exception as error:  # Hydra/OmegaConf errors: one line naming the problem
+        raise ConfigError(hydra_error_message(error)) from None
+    return run_config_from_mapping(mapping)
+
+
+def load_scenario(name: str, overrides: Sequence[str] = ()) -> Scenario:
+    """A shipped scenario by name (``configs/scenario/<name>.yaml``), validated.
+
+    >>> load_scenario("baseline").name
+    'baseline'
+    """
+    return compose_run_config([f"scenario={name}", *overrides]).scenario
