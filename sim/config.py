@@ -62,6 +62,7 @@ class ParameterSchema:
 class InitialEventSchema:
     kind: str = "mass_casualty_attack"
     day: float = 0.0
+    deaths: Optional[float] = None
 
 
 @dataclass

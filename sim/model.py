@@ -145,6 +145,8 @@ CATALOGUE: dict[str, ParameterInfo] = {
     "p_strike_after_attack": _p("chance an ordinary attack at the bottom rung brings a cross-border strike"),
     "strike_multiplier_mass_casualty": ParameterInfo(
         "multiplier", "x", "strike chance multiplier after a mass-casualty attack"),
+    "strike_severity_elasticity": ParameterInfo(
+        "multiplier", "elasticity", "strike chance after a mass-casualty attack grows as (deaths / min)^elasticity"),
     "strike_multiplier_per_rung": ParameterInfo(
         "multiplier", "x per rung", "strike chance multiplier per rung above the bottom"),
     "strike_delay_days": ParameterInfo("duration", "days", "mean delay from attack to strike"),

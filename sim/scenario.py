@@ -95,6 +95,7 @@ class InitialEvent:
 
     kind: str
     day: float
+    deaths: float | None = None
 
 
 @dataclass(frozen=True)
@@ -234,15 +235,22 @@ def _initial_events(raw: Any) -> list[InitialEvent]:
     events = []
     for index, item in enumerate(raw or ()):
         where = f"scenario.initial_events[{index}]"
-        if not isinstance(item, Mapping) or set(item) - {"kind", "day"} or "kind" not in item:
-            raise ConfigError(f"{where}: expected {{kind: <event>, day: <number>}}, got {item!r}")
+        if not isinstance(item, Mapping) or set(item) - {"kind", "day", "deaths"} or "kind" not in item:
+            raise ConfigError(f"{where}: expected {{kind: <event>, day: <number>, deaths: <optional>}}, got {item!r}")
         kind = item["kind"]
         if kind not in model.INITIAL_EVENT_KINDS:
             raise ConfigError(f"{where}.kind: unknown event {kind!r}; allowed: {', '.join(model.INITIAL_EVENT_KINDS)}")
         day = _number(f"{where}.day", item.get("day", 0.0))
         if day < 0:
             raise ConfigError(f"{where}.day: must not be negative, got {day:g}")
-        events.append(InitialEvent(str(kind), day))
+        deaths = item.get("deaths")
+        if deaths is not None:
+            if kind not in ("attack", "mass_casualty_attack"):
+                raise ConfigError(f"{where}.deaths: only attacks take a death toll, not {kind!r}")
+            deaths = _number(f"{where}.deaths", deaths)
+            if deaths < 0:
+                raise ConfigError(f"{where}.deaths: must not be negative, got {deaths:g}")
+        events.append(InitialEvent(str(kind), day, deaths))
     return sorted(events, key=lambda event: event.day)
 
 

@@ -169,26 +169,30 @@ class BorderConflict:
             if self.rng.random() * bound <= self.background_rate() + self.current_excitation():
                 self.attack()
 
-    def attack(self, *, mass_casualty: bool | None = None) -> None:
+    def attack(self, *, mass_casualty: bool | None = None, deaths: int | None = None) -> None:
         """One TTP attack: excitation, fatalities, and perhaps a Pakistani strike in response."""
         v, rng = self.v, self.rng
         self.excitation = self.current_excitation() + self.inputs.excitation_jump
         self.excitation_time = self.env.now
         if mass_casualty is None:
             mass_casualty = self.on["mass_casualty_attacks"] and rng.random() < v["p_mass_casualty_attack"]
-        if mass_casualty:
+        if deaths is not None:
+            pass  # a scenario-injected attack of given severity
+        elif mass_casualty:
             deaths = self.mass_casualty_deaths()
-            self.tally.counts["mass_casualty_attacks"] += 1
         else:
             mean = self.inputs.ordinary_attack_fatalities_mean
             deaths = rng.poisson(mean) if mean > 0 else 0
+        if mass_casualty:
+            self.tally.counts["mass_casualty_attacks"] += 1
         self.tally.counts["attacks"] += 1
         self.kill("ttp_violence", deaths, interstate=False)
         self.emit("mass_casualty_attack" if mass_casualty else "attack", deaths=int(deaths))
         if self.on["cross_border_strikes"]:
             p = v["p_strike_after_attack"] * v["strike_multiplier_per_rung"] ** self.rung
             if mass_casualty:
-                p *= v["strike_multiplier_mass_casualty"]
+                severity = max(deaths, 1) / v["mass_casualty_min_fatalities"]
+                p *= v["strike_multiplier_mass_casualty"] * severity ** v["strike_severity_elasticity"]
             if self.ceasefire:
                 p *= v["ceasefire_strike_factor"]
             if rng.random() < p:
@@ -408,11 +412,12 @@ class BorderConflict:
         stake = 1.0 + self.v["china_stake_per_attack"] * self.chinese_attacks
         return self.v["china_involvement_per_year_in_incursion"] / 365.0 * stake
 
-    def inject(self, kind: str, day: float):
+    def inject(self, kind: str, day: float, deaths: float | None):
         """Scenario-injected event (``initial_events``), e.g. a mass-casualty attack on day 0."""
         yield self.env.timeout(day)
         if kind in ("attack", "mass_casualty_attack"):
-            self.attack(mass_casualty=kind == "mass_casualty_attack")
+            self.attack(mass_casualty=kind == "mass_casualty_attack",
+                        deaths=None if deaths is None else int(round(deaths)))
         elif kind == "strike":
             self.strike()
         elif kind == "clash":
@@ -431,7 +436,7 @@ class BorderConflict:
     def start(self) -> None:
         env, on = self.env, self.on
         for event in self.scenario.initial_events:
-            env.process(self.inject(event.kind, event.day))
+            env.process(self.inject(event.kind, event.day, event.deaths))
         if on["ttp_attacks"]:
             env.process(self.ttp_attacks())
         if on["spontaneous_clashes"]:

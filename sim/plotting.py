@@ -1,0 +1,304 @@
+"""Figures of a batch: outcome probabilities, outcome distributions, time to incursion, ladder fan.
+
+Each figure function returns a :class:`matplotlib.figure.Figure` built without pyplot (no global
+state; an Agg canvas is attached, so the active backend does not matter);
+:func:`save_all_plots` writes all four as PNG and SVG, each file atomically.
+
+>>> import pyarrow as pa
+>>> rung_shares(pa.table({"rung_daily": [[0, 1], [0, 0]]}))[:, :2].tolist()
+[[1.0, 0.0], [0.5, 0.5]]
+"""
+
+from __future__ import annotations
+
+import io as _bytes_io
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import matplotlib
+import numpy as np
+import pyarrow as pa
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
+
+from sim import analysis, wep
+from sim.io import atomic_write_bytes
+from sim.model import OUTCOME_CLASSES, RUNGS
+
+__all__ = [
+    "outcome_probabilities",
+    "outcome_distributions",
+    "time_to_incursion",
+    "ladder_fan_chart",
+    "rung_shares",
+    "save_all_plots",
+]
+
+#: Okabe-Ito colour-blind-safe palette.
+OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
+             "vermillion": "#D55E00", "purple": "#CC79A7", "yellow": "#F0E442", "black": "#000000"}
+_WIDTH_IN = 10.0          # figures are ~1100 px wide at the PNG dpi
+_DPI = 110
+_STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
+          "axes.spines.top": False, "axes.spines.right": False, "svg.hashsalt": "escalation-sim"}
+_BAND_TINTS = ("#E4E4E4", "#F2F2F2")
+_PCT = PercentFormatter(xmax=1.0, decimals=0)
+
+
+def _figure(height: float, width: float = _WIDTH_IN) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _pretty(name: str) -> str:
+    return name.replace("_", " ").replace("low intensity", "low-intensity").replace("de escalation", "de-escalation")
+
+
+def _header(what: str, scenario: str | None, n_runs: int, horizon_days: float) -> str:
+    name = f"scenario '{scenario}'" if scenario else "scenario"
+    return f"{what} — {name}, {n_runs:,} runs, {horizon_days:g}-day horizon"
+
+
+def _column(table: pa.Table, name: str) -> np.ndarray:
+    return np.asarray(table.column(name).to_numpy(), dtype=float)
+
+
+def outcome_probabilities(summary: Mapping) -> Figure:
+    """Horizontal bars of P(outcome class) with 95 % CIs over the yardstick's WEP bands."""
+    with matplotlib.rc_context(_STYLE):
+        fig = _figure(5.6)
+        ax = fig.add_subplot()
+        entries = [summary["outcomes"][c] for c in OUTCOME_CLASSES]
+        y = np.arange(len(entries))[::-1].astype(float)          # most severe on top
+        p = np.array([e["p"] for e in entries], dtype=float)
+        lo = np.array([e["ci95"][0] for e in entries], dtype=float)
+        hi = np.array([e["ci95"][1] for e in entries], dtype=float)
+        table = wep.bands(summary["yardstick"])
+        for i, band in enumerate(table):
+            ax.axvspan(band.low, band.high, color=_BAND_TINTS[i % 2], lw=0, zorder=0)
+        names = ax.secondary_xaxis("top")                           # band names, slanted so none collide
+        names.set_xticks([(b.low + b.high) / 2 for b in table], [b.term for b in table], rotation=30,
+                         ha="left", rotation_mode="anchor", fontsize=8, color="#444444")
+        names.tick_params(axis="x", length=0, pad=2)
+        names.spines["top"].set_visible(False)
+        ax.barh(y, p, height=0.6, color=OKABE_ITO["blue"], zorder=2, label="share of runs")
+        ax.errorbar(p, y, xerr=[p - lo, hi - p], fmt="none", ecolor="black", elinewidth=1.2,
+                    capsize=4, zorder=3, label="95 % Wilson CI")
+        labels = [ax.text(h + 0.012, yy, e["words"], va="center", ha="left", fontsize=9.5, zorder=4)
+                  for h, yy, e in zip(hi, y, entries)]
+        ax.set_xlim(0.0, 1.0)
+        ax.set_ylim(-0.6, len(entries) - 0.4)
+        ax.set_yticks(y, [_pretty(c) for c in OUTCOME_CLASSES])
+        ax.tick_params(axis="y", length=0)
+        ax.xaxis.set_major_formatter(_PCT)
+        ax.set_xlabel("probability (share of runs ending in the class, %)")
+        ax.set_title(_header("Outcome at the horizon", summary.get("scenario"), summary["n_runs"],
+                             summary["horizon_days"]))
+        cum = summary["cumulative"]["incursion_or_worse"]
+        ax.annotate(f"Conventional incursion or worse: {cum['words']}, 95 % CI "
+                    f"{wep.format_percent(cum['ci95'][0])} – {wep.format_percent(cum['ci95'][1])}.\n"
+                    f"Whiskers: 95 % Wilson CI; shading: {summary['yardstick'].upper()} probability bands.",
+                    xy=(0, 0), xycoords="axes fraction", xytext=(0, -36), textcoords="offset points",
+                    ha="left", va="top", fontsize=9)
+        fig.canvas.draw()                                           # move labels that would cross the edge
+        right = ax.get_window_extent().x1
+        for text, low in zip(labels, lo):
+            if text.get_window_extent().x1 > right:
+                text.set(x=low - 0.012, ha="right", color="white")
+    return fig
+
+
+def _ecdf(ax, values: np.ndarray, label: str, color: str, fmt: str = "{:,.0f}", **kw) -> None:
+    x = np.sort(values[np.isfinite(values)])
+    if x.size == 0:
+        return
+    y = np.arange(1, x.size + 1) / x.size
+    median = float(np.median(x))
+    ax.step(np.concatenate(([x[0]], x)), np.concatenate(([0.0], y)), where="post", color=color,
+            lw=1.8, label=f"{label} (median {fmt.format(median)})", **kw)
+    ax.plot([median], [0.5], "o", color=color, ms=6, mec="white", mew=1.0, zorder=5)
+
+
+def _scale_x(ax, arrays: Sequence[np.ndarray]) -> str:
+    """Log (symlog if zeros) when the bulk spans > 1.5 decades; linear otherwise, clipping wild tails."""
+    data = np.concatenate([a[np.isfinite(a)] for a in arrays])
+    if data.size == 0:
+        return ""
+    positive = data[data > 0]
+    if positive.size and np.quantile(positive, 0.99) > 30 * max(np.quantile(positive, 0.01), 1e-12):
+        if (data <= 0).any():
+            ax.set_xscale("symlog", linthresh=1.0, linscale=0.4)
+        else:
+            ax.set_xscale("log")
+            decades = np.log10(positive.max() / positive.min())
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0,) if decades > 3 else (1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        return "log scale"
+    p99, top = np.quantile(data, 0.99), data.max()
+    if top > 3 * p99 > 0:
+        ax.set_xlim(min(0.0, data.min()), 1.05 * p99)
+        return "x clipped at the 99th percentile"
+    return ""
+
+
+def outcome_distributions(table: pa.Table, summary: Mapping) -> Figure:
+    """2 x 2 ECDFs of fatalities, days closed per crossing, trade loss and fatalities by category."""
+    c = OKABE_ITO
+    panels = [
+        ("Fatalities: total and TTP violence", "deaths per run",
+         [("fatalities_total", "total", c["black"]), ("fatalities_ttp_violence", "TTP violence", c["orange"])], 1.0),
+        ("Days each crossing is closed", f"days closed (of {summary['horizon_days']:g})",
+         [("days_closed_torkham", "Torkham", c["blue"]), ("days_closed_chaman", "Chaman", c["vermillion"])], 1.0),
+        ("Trade lost to closures", "trade loss (USD million)",
+         [("trade_loss_usd", "trade loss", c["green"])], 1e-6),
+        ("Fatalities by category", "deaths per run",
+         [("fatalities_pak_military", "Pakistani military", c["blue"]),
+          ("fatalities_afghan_forces", "Afghan Taliban forces", c["vermillion"]),
+          ("fatalities_civilians", "civilians", c["purple"])], 1.0),
+    ]
+    with matplotlib.rc_context(_STYLE):
+        fig = _figure(7.6, 11.0)
+        axes = fig.subplots(2, 2).ravel()
+        for ax, (title, xlabel, series, scale) in zip(axes, panels):
+            arrays = [_column(table, name) * scale for name, _, _ in series]
+            note = _scale_x(ax, arrays)
+            ax.axhline(0.5, color="#999999", lw=0.8, ls=":", zorder=0)
+            for values, (_, label, color) in zip(arrays, series):
+                _ecdf(ax, values, label, color)
+            ax.set_title(title + (f" ({note})" if note else ""))
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel("share of runs ≤ x (%)")
+            ax.set_ylim(0.0, 1.02)
+            ax.yaxis.set_major_formatter(_PCT)
+            ax.grid(True, color="#E5E5E5", lw=0.7)
+            ax.legend(loc="lower right", frameon=True, framealpha=0.9)
+        fig.suptitle(_header("Outcome distributions (ECDFs; dots mark medians)", summary.get("scenario"),
+                             table.num_rows, summary["horizon_days"]), fontsize=12)
+    return fig
+
+
+def _cumulative_incidence(days: np.ndarray, horizon_days: float):
+    """Step coordinates of 1 - S(t) and its 95 % band from first-event days (NaN = censored)."""
+    observed = np.isfinite(days)
+    km = analysis.kaplan_meier(np.where(observed, days, horizon_days), observed)
+    t = np.concatenate(([0.0], km.time, [horizon_days]))
+    s = np.concatenate(([1.0], km.survival, km.survival[-1:] if km.survival.size else [1.0]))
+    s_lo = np.concatenate(([1.0], np.where(np.isnan(km.ci_low), km.survival, km.ci_low)))
+    s_hi = np.concatenate(([1.0], np.where(np.isnan(km.ci_high), km.survival, km.ci_high)))
+    s_lo, s_hi = np.append(s_lo, s_lo[-1]), np.append(s_hi, s_hi[-1])
+    return t, 1.0 - s, 1.0 - s_hi, 1.0 - s_lo, int(observed.sum())
+
+
+def time_to_incursion(table: pa.Table, horizon_days: float, *, scenario: str | None = None) -> Figure:
+    """Cumulative probability (1 - Kaplan-Meier survival) of a first incursion by day, 95 % CI band.
+
+    First clash and first regional war are drawn lighter for context.
+    """
+    n = table.num_rows
+    c = OKABE_ITO
+    with matplotlib.rc_context(_STYLE):
+        fig = _figure(5.4)
+        ax = fig.add_subplot()
+        context = [("first_clash_day", "first border clash", c["sky"]),
+                   ("first_regional_war_day", "first regional war", c["purple"])]
+        for column, label, color in context:
+            t, f, _, _, k = _cumulative_incidence(_column(table, column), horizon_days)
+            ax.step(t, f, where="post", color=color, lw=1.4, ls="--", alpha=0.9,
+                    label=f"{label}: {wep.format_percent(f[-1])} by day {horizon_days:g}")
+        t, f, f_lo, f_hi, k = _cumulative_incidence(_column(table, "first_incursion_day"), horizon_days)
+        ax.fill_between(t, f_lo, f_hi, step="post", color=c["vermillion"], alpha=0.2, lw=0,
+                        label="95 % CI (Greenwood, log-log)")
+        if k:
+            main = f"first conventional incursion: {wep.format_percent(f[-1])} by day {horizon_days:g}"
+        else:
+            main = f"first conventional incursion: none in {n:,} runs"
+            ax.annotate(f"no incursion in {n:,} runs", xy=(horizon_days / 2, 0.0), xytext=(0, 6),
+                        textcoords="offset points", ha="center", va="bottom", color=c["vermillion"])
+        ax.step(t, f, where="post", color=c["vermillion"], lw=2.4, label=main)
+        ax.set_xlim(0.0, horizon_days)
+        ax.set_ylim(-0.01, 1.01)
+        ax.yaxis.set_major_formatter(_PCT)
+        ax.grid(True, color="#E5E5E5", lw=0.7)
+        ax.set_xlabel("day of the simulation")
+        ax.set_ylabel("P(first event by day t), % (1 − Kaplan–Meier survival)")
+        ax.set_title(_header("Time to first conventional incursion", scenario, n, horizon_days))
+        handles, labels = ax.get_legend_handles_labels()
+        order = [3, 2, 0, 1]                                        # incursion, its CI, then context
+        fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside lower center",
+                   ncol=2, frameon=False)
+    return fig
+
+
+def rung_shares(table: pa.Table) -> np.ndarray:
+    """Share of runs on each rung of ``RUNGS`` at the end of each day, shape (days, rungs).
+
+    Reads the ``rung_daily`` list column (equal-length lists); every row sums to 1.
+
+    >>> import pyarrow as pa
+    >>> rung_shares(pa.table({"rung_daily": [[0, 5], [2, 5]]})).sum(axis=1).tolist()
+    [1.0, 1.0]
+    """
+    column = table.column("rung_daily").combine_chunks()
+    n = len(column)
+    flat = np.asarray(column.flatten().to_numpy(zero_copy_only=False))
+    if n == 0 or flat.size % n:
+        raise ValueError(f"rung_daily: need equal-length daily lists, got {flat.size} values for {n} runs")
+    daily = flat.reshape(n, flat.size // n)
+    if daily.size and (daily.min() < 0 or daily.max() >= len(RUNGS)):
+        raise ValueError(f"rung_daily: rung indices must be in 0..{len(RUNGS) - 1}")
+    return np.stack([(daily == r).mean(axis=0) for r in range(len(RUNGS))], axis=1)
+
+
+def _rung_colours() -> list:
+    cmap = matplotlib.colormaps["YlOrRd"]
+    return [cmap(x) for x in np.linspace(0.12, 0.95, len(RUNGS))]
+
+
+def ladder_fan_chart(table: pa.Table, horizon_days: float, *, scenario: str | None = None) -> Figure:
+    """Stacked shares of runs on each escalation rung by day (calm at the bottom, severe on top)."""
+    shares = rung_shares(table)
+    days = np.arange(1, shares.shape[0] + 1)
+    with matplotlib.rc_context(_STYLE):
+        fig = _figure(5.4)
+        ax = fig.add_subplot()
+        ax.stackplot(days, shares.T, labels=[_pretty(r) for r in RUNGS], colors=_rung_colours(),
+                     edgecolor="white", linewidth=0.3)
+        ax.set_xlim(days[0], days[-1])
+        ax.set_ylim(0.0, 1.0)
+        ax.yaxis.set_major_formatter(_PCT)
+        ax.set_xlabel("day of the simulation (rung in force at the end of the day)")
+        ax.set_ylabel("share of runs on the rung (%)")
+        ax.set_title(_header("Escalation ladder over time", scenario, table.num_rows, horizon_days))
+        handles, labels = ax.get_legend_handles_labels()
+        fig.legend(handles[::-1], labels[::-1], loc="outside right upper", title="rung (severe on top)",
+                   frameon=False)
+    return fig
+
+
+def save_all_plots(results, folder: str | Path) -> list[Path]:
+    """Write the four figures of ``results`` as PNG and SVG under ``folder``; return the paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    summary, table = results.summary, results.table
+    horizon, scenario = results.config.horizon_days, summary.get("scenario")
+    builders = {
+        "outcomes": lambda: outcome_probabilities(summary),
+        "distributions": lambda: outcome_distributions(table, summary),
+        "time_to_incursion": lambda: time_to_incursion(table, horizon, scenario=scenario),
+        "ladder_fan": lambda: ladder_fan_chart(table, horizon, scenario=scenario),
+    }
+    written = []
+    for name, build in builders.items():
+        fig = build()
+        for fmt in ("png", "svg"):
+            buffer = _bytes_io.BytesIO()
+            with matplotlib.rc_context(_STYLE):
+                fig.savefig(buffer, format=fmt, dpi=_DPI, metadata={"Date": None} if fmt == "svg" else None)
+            path = folder / f"{name}.{fmt}"
+            atomic_write_bytes(path, buffer.getvalue())
+            written.append(path)
+        fig.clear()                                                 # no pyplot registry: clearing frees it
+    return written
