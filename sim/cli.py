@@ -44,6 +44,7 @@ def hydra_error_message(error: BaseException) -> str:
             texts.append(text)
     message = " <- ".join(texts[:2]) if texts else type(error).__name__
     message = _HYDRA_SUFFIX.sub("", re.sub(r"\s+", " ", message))
+    message = message.split("; Config search path:")[0].replace(":;", ":")
     return f"{key}: {message}" if key and not message.startswith(f"{key}:") else message
 
 

@@ -70,7 +70,7 @@ class ScenarioSchema:
     name: str = "unnamed"
     description: str = ""
     mechanisms: Dict[str, bool] = field(default_factory=dict)
-    parameters: Dict[str, ParameterSchema] = field(default_factory=dict)
+    parameters: Dict[str, Any] = field(default_factory=dict)  # entries validated in sim.scenario
     ladder: Dict[str, Any] = field(default_factory=dict)
     initial_events: List[InitialEventSchema] = field(default_factory=list)
 

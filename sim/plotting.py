@@ -5,6 +5,7 @@ state; an Agg canvas is attached, so the active backend does not matter);
 :func:`save_all_plots` writes all four as PNG and SVG, each file atomically.
 
 >>> import pyarrow as pa
+import pyarrow.compute as pc
 >>> rung_shares(pa.table({"rung_daily": [[0, 1], [0, 0]]}))[:, :2].tolist()
 [[1.0, 0.0], [0.5, 0.5]]
 """
@@ -18,9 +19,10 @@ from typing import Mapping, Sequence
 import matplotlib
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, MultipleLocator, NullFormatter, PercentFormatter
 
 from sim import analysis, wep
 from sim.io import atomic_write_bytes
@@ -43,7 +45,11 @@ _DPI = 110
 _STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
           "axes.spines.top": False, "axes.spines.right": False, "svg.hashsalt": "escalation-sim"}
 _BAND_TINTS = ("#E4E4E4", "#F2F2F2")
-_PCT = PercentFormatter(xmax=1.0, decimals=0)
+_YARDSTICK_NAMES = {"icd203": "ICD 203", "phia": "PHIA"}
+
+
+def _pct(decimals: int | None = 0) -> PercentFormatter:
+    return PercentFormatter(xmax=1.0, decimals=decimals, symbol=" %")
 
 
 def _figure(height: float, width: float = _WIDTH_IN) -> Figure:
@@ -92,14 +98,16 @@ def outcome_probabilities(summary: Mapping) -> Figure:
         ax.set_ylim(-0.6, len(entries) - 0.4)
         ax.set_yticks(y, [_pretty(c) for c in OUTCOME_CLASSES])
         ax.tick_params(axis="y", length=0)
-        ax.xaxis.set_major_formatter(_PCT)
+        ax.xaxis.set_major_locator(MultipleLocator(0.1))
+        ax.xaxis.set_major_formatter(_pct())
         ax.set_xlabel("probability (share of runs ending in the class, %)")
         ax.set_title(_header("Outcome at the horizon", summary.get("scenario"), summary["n_runs"],
                              summary["horizon_days"]))
         cum = summary["cumulative"]["incursion_or_worse"]
+        yardstick = _YARDSTICK_NAMES.get(str(summary["yardstick"]).lower(), summary["yardstick"])
         ax.annotate(f"Conventional incursion or worse: {cum['words']}, 95 % CI "
                     f"{wep.format_percent(cum['ci95'][0])} – {wep.format_percent(cum['ci95'][1])}.\n"
-                    f"Whiskers: 95 % Wilson CI; shading: {summary['yardstick'].upper()} probability bands.",
+                    f"Whiskers: 95 % Wilson CI; shading: {yardstick} probability bands.",
                     xy=(0, 0), xycoords="axes fraction", xytext=(0, -36), textcoords="offset points",
                     ha="left", va="top", fontsize=9)
         fig.canvas.draw()                                           # move labels that would cross the edge
@@ -110,125 +118,166 @@ def outcome_probabilities(summary: Mapping) -> Figure:
     return fig
 
 
-def _ecdf(ax, values: np.ndarray, label: str, color: str, fmt: str = "{:,.0f}", **kw) -> None:
+def _thin(n: int, max_points: int = 2000) -> np.ndarray:
+    """At most ``max_points`` indices into ``range(n)``, always keeping the first and last."""
+    if n <= max_points:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
+
+
+def _ecdf(ax, values: np.ndarray, label: str, color: str) -> None:
     x = np.sort(values[np.isfinite(values)])
     if x.size == 0:
         return
-    y = np.arange(1, x.size + 1) / x.size
+    keep = _thin(x.size)                                            # small files even for 100k runs
+    y = (keep + 1) / x.size
     median = float(np.median(x))
-    ax.step(np.concatenate(([x[0]], x)), np.concatenate(([0.0], y)), where="post", color=color,
-            lw=1.8, label=f"{label} (median {fmt.format(median)})", **kw)
+    ax.step(np.concatenate(([x[0]], x[keep])), np.concatenate(([0.0], y)), where="post", color=color,
+            lw=1.8, label=f"{label} (median {median:,.0f})")
     ax.plot([median], [0.5], "o", color=color, ms=6, mec="white", mew=1.0, zorder=5)
 
 
-def _scale_x(ax, arrays: Sequence[np.ndarray]) -> str:
-    """Log (symlog if zeros) when the bulk spans > 1.5 decades; linear otherwise, clipping wild tails."""
+def _scale_x(ax, arrays: Sequence[np.ndarray], kind: str, right: float | None = None) -> str:
+    """Set the x scale of an ECDF panel; return a note for the axis label."""
     data = np.concatenate([a[np.isfinite(a)] for a in arrays])
     if data.size == 0:
         return ""
     positive = data[data > 0]
-    if positive.size and np.quantile(positive, 0.99) > 30 * max(np.quantile(positive, 0.01), 1e-12):
-        if (data <= 0).any():
+    if kind == "log" and positive.size:
+        if (data <= 0).any():                                       # zeros stay visible at 0
             ax.set_xscale("symlog", linthresh=1.0, linscale=0.4)
         else:
             ax.set_xscale("log")
             decades = np.log10(positive.max() / positive.min())
-            ax.xaxis.set_major_locator(LogLocator(subs=(1.0,) if decades > 3 else (1.0, 2.0, 5.0)))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
+            subs = (1.0, 2.0, 3.0, 5.0) if decades < 1.2 else (1.0, 2.0, 5.0) if decades <= 3 else (1.0,)
+            ax.xaxis.set_major_locator(LogLocator(subs=subs))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 1 else f"{v:g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
         return "log scale"
+    if right is not None:
+        ax.set_xlim(0.0, right)
+        return ""
     p99, top = np.quantile(data, 0.99), data.max()
-    if top > 3 * p99 > 0:
+    if top > 3 * p99 > 0:                                           # a wild tail: show the bulk
         ax.set_xlim(min(0.0, data.min()), 1.05 * p99)
-        return "x clipped at the 99th percentile"
+        return "clipped at the 99th percentile"
     return ""
+
+
+def _place_legends(axes, candidates: Sequence[str] = ("lower right", "upper left", "center right",
+                                                     "center left")) -> None:
+    """Put each axes' legend in the candidate spot that hides the fewest curve points."""
+    legends = [ax.legend(frameon=True, framealpha=0.8, fontsize=8.5, handlelength=1.5, borderaxespad=0.3)
+               for ax in axes]
+    canvas = axes[0].figure.canvas
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    for ax, legend in zip(axes, legends):
+        points = np.concatenate([line.get_transform().transform(line.get_xydata()) for line in ax.get_lines()])
+        hidden = []
+        for loc in candidates:
+            legend.set_loc(loc)
+            box = legend.get_window_extent(renderer)
+            hidden.append(int(((points[:, 0] >= box.x0) & (points[:, 0] <= box.x1)
+                               & (points[:, 1] >= box.y0) & (points[:, 1] <= box.y1)).sum()))
+        legend.set_loc(candidates[int(np.argmin(hidden))])
 
 
 def outcome_distributions(table: pa.Table, summary: Mapping) -> Figure:
     """2 x 2 ECDFs of fatalities, days closed per crossing, trade loss and fatalities by category."""
     c = OKABE_ITO
-    panels = [
-        ("Fatalities: total and TTP violence", "deaths per run",
+    horizon = float(summary["horizon_days"])
+    panels = [  # title, x label, scale, series (column, label, colour), factor
+        ("Fatalities: total and TTP violence", "deaths per run", "log",
          [("fatalities_total", "total", c["black"]), ("fatalities_ttp_violence", "TTP violence", c["orange"])], 1.0),
-        ("Days each crossing is closed", f"days closed (of {summary['horizon_days']:g})",
+        ("Days each crossing is closed", f"days closed (of {horizon:g})", "horizon",
          [("days_closed_torkham", "Torkham", c["blue"]), ("days_closed_chaman", "Chaman", c["vermillion"])], 1.0),
-        ("Trade lost to closures", "trade loss (USD million)",
-         [("trade_loss_usd", "trade loss", c["green"])], 1e-6),
-        ("Fatalities by category", "deaths per run",
+        ("Trade lost to crossing closures", "trade loss (USD million)", "linear",
+         [("trade_loss_usd", "USD million", c["green"])], 1e-6),
+        ("Fatalities by category", "deaths per run", "log",
          [("fatalities_pak_military", "Pakistani military", c["blue"]),
-          ("fatalities_afghan_forces", "Afghan Taliban forces", c["vermillion"]),
+          ("fatalities_afghan_forces", "Afghan forces", c["vermillion"]),
           ("fatalities_civilians", "civilians", c["purple"])], 1.0),
     ]
     with matplotlib.rc_context(_STYLE):
         fig = _figure(7.6, 11.0)
         axes = fig.subplots(2, 2).ravel()
-        for ax, (title, xlabel, series, scale) in zip(axes, panels):
-            arrays = [_column(table, name) * scale for name, _, _ in series]
-            note = _scale_x(ax, arrays)
+        for ax, (title, xlabel, kind, series, factor) in zip(axes, panels):
+            arrays = [_column(table, name) * factor for name, _, _ in series]
+            note = _scale_x(ax, arrays, kind, horizon if kind == "horizon" else None)
             ax.axhline(0.5, color="#999999", lw=0.8, ls=":", zorder=0)
             for values, (_, label, color) in zip(arrays, series):
                 _ecdf(ax, values, label, color)
-            ax.set_title(title + (f" ({note})" if note else ""))
-            ax.set_xlabel(xlabel)
+            ax.set_title(title)
+            ax.set_xlabel(xlabel + (f" — {note}" if note else ""))
             ax.set_ylabel("share of runs ≤ x (%)")
             ax.set_ylim(0.0, 1.02)
-            ax.yaxis.set_major_formatter(_PCT)
+            ax.yaxis.set_major_formatter(_pct())
             ax.grid(True, color="#E5E5E5", lw=0.7)
-            ax.legend(loc="lower right", frameon=True, framealpha=0.9)
         fig.suptitle(_header("Outcome distributions (ECDFs; dots mark medians)", summary.get("scenario"),
-                             table.num_rows, summary["horizon_days"]), fontsize=12)
+                             table.num_rows, horizon), fontsize=12)
+        _place_legends(axes)
     return fig
 
 
 def _cumulative_incidence(days: np.ndarray, horizon_days: float):
-    """Step coordinates of 1 - S(t) and its 95 % band from first-event days (NaN = censored)."""
+    """Step coordinates of 1 - S(t), its 95 % band and the event count, from first-event days (NaN = censored)."""
     observed = np.isfinite(days)
     km = analysis.kaplan_meier(np.where(observed, days, horizon_days), observed)
-    t = np.concatenate(([0.0], km.time, [horizon_days]))
-    s = np.concatenate(([1.0], km.survival, km.survival[-1:] if km.survival.size else [1.0]))
-    s_lo = np.concatenate(([1.0], np.where(np.isnan(km.ci_low), km.survival, km.ci_low)))
-    s_hi = np.concatenate(([1.0], np.where(np.isnan(km.ci_high), km.survival, km.ci_high)))
-    s_lo, s_hi = np.append(s_lo, s_lo[-1]), np.append(s_hi, s_hi[-1])
+    keep = _thin(km.time.size)
+    s = np.asarray(km.survival)[keep]
+    s_lo = np.where(np.isnan(km.ci_low), km.survival, km.ci_low)[keep]
+    s_hi = np.where(np.isnan(km.ci_high), km.survival, km.ci_high)[keep]
+    last = lambda a: a[-1:] if a.size else np.ones(1)                # noqa: E731
+    t = np.concatenate(([0.0], km.time[keep], [horizon_days]))
+    s, s_lo, s_hi = (np.concatenate(([1.0], a, last(a))) for a in (s, s_lo, s_hi))
     return t, 1.0 - s, 1.0 - s_hi, 1.0 - s_lo, int(observed.sum())
 
 
 def time_to_incursion(table: pa.Table, horizon_days: float, *, scenario: str | None = None) -> Figure:
     """Cumulative probability (1 - Kaplan-Meier survival) of a first incursion by day, 95 % CI band.
 
-    First clash and first regional war are drawn lighter for context.
+    First border clash and first regional war are drawn lighter for context; the y axis is zoomed
+    on the incursion curve, so a context curve may leave the top (its legend entry says so).
     """
     n = table.num_rows
     c = OKABE_ITO
     with matplotlib.rc_context(_STYLE):
         fig = _figure(5.4)
         ax = fig.add_subplot()
-        context = [("first_clash_day", "first border clash", c["sky"]),
-                   ("first_regional_war_day", "first regional war", c["purple"])]
-        for column, label, color in context:
-            t, f, _, _, k = _cumulative_incidence(_column(table, column), horizon_days)
-            ax.step(t, f, where="post", color=color, lw=1.4, ls="--", alpha=0.9,
-                    label=f"{label}: {wep.format_percent(f[-1])} by day {horizon_days:g}")
         t, f, f_lo, f_hi, k = _cumulative_incidence(_column(table, "first_incursion_day"), horizon_days)
-        ax.fill_between(t, f_lo, f_hi, step="post", color=c["vermillion"], alpha=0.2, lw=0,
-                        label="95 % CI (Greenwood, log-log)")
+        curves = {column: _cumulative_incidence(_column(table, column), horizon_days)
+                  for column in ("first_clash_day", "first_regional_war_day")}
+        top = max(f_hi.max(), curves["first_regional_war_day"][1].max(), 0.08) * 1.25
+        top = 1.0 if top > 0.6 else float(np.ceil(top * 20) / 20)  # zoom on the incursion curve
+        for column, label, color in (("first_clash_day", "first border clash", c["sky"]),
+                                     ("first_regional_war_day", "first regional war", c["purple"])):
+            ct, cf = curves[column][:2]
+            off = f" (leaves the scale on day {ct[np.argmax(cf > top)]:.0f})" if cf.max() > top else ""
+            ax.step(ct, cf, where="post", color=color, lw=1.5, ls="--",
+                    label=f"{label}: {wep.format_percent(cf[-1])} by day {horizon_days:g}{off}")
+        ax.fill_between(t, f_lo, f_hi, step="post", color=c["vermillion"], alpha=0.25, lw=0,
+                        label="95 % CI of the incursion curve (Greenwood, log-log)")
         if k:
-            main = f"first conventional incursion: {wep.format_percent(f[-1])} by day {horizon_days:g}"
+            main = (f"first conventional incursion: {wep.format_percent(f[-1])} by day {horizon_days:g} "
+                    f"(95 % CI {wep.format_percent(f_lo[-1])} – {wep.format_percent(f_hi[-1])})")
         else:
             main = f"first conventional incursion: none in {n:,} runs"
             ax.annotate(f"no incursion in {n:,} runs", xy=(horizon_days / 2, 0.0), xytext=(0, 6),
                         textcoords="offset points", ha="center", va="bottom", color=c["vermillion"])
         ax.step(t, f, where="post", color=c["vermillion"], lw=2.4, label=main)
         ax.set_xlim(0.0, horizon_days)
-        ax.set_ylim(-0.01, 1.01)
-        ax.yaxis.set_major_formatter(_PCT)
+        ax.set_ylim(-0.005 * top, top)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 5, 10]))
+        ax.yaxis.set_major_formatter(_pct())
         ax.grid(True, color="#E5E5E5", lw=0.7)
         ax.set_xlabel("day of the simulation")
-        ax.set_ylabel("P(first event by day t), % (1 − Kaplan–Meier survival)")
+        ax.set_ylabel("P(first event by day t) = 1 − Kaplan–Meier survival")
         ax.set_title(_header("Time to first conventional incursion", scenario, n, horizon_days))
         handles, labels = ax.get_legend_handles_labels()
         order = [3, 2, 0, 1]                                        # incursion, its CI, then context
         fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside lower center",
-                   ncol=2, frameon=False)
+                   ncol=1, frameon=False)
     return fig
 
 
@@ -242,11 +291,10 @@ def rung_shares(table: pa.Table) -> np.ndarray:
     [1.0, 1.0]
     """
     column = table.column("rung_daily").combine_chunks()
-    n = len(column)
-    flat = np.asarray(column.flatten().to_numpy(zero_copy_only=False))
-    if n == 0 or flat.size % n:
-        raise ValueError(f"rung_daily: need equal-length daily lists, got {flat.size} values for {n} runs")
-    daily = flat.reshape(n, flat.size // n)
+    lengths = np.asarray(pc.list_value_length(column).to_numpy(zero_copy_only=False), dtype=float)
+    if lengths.size == 0 or not np.all(lengths == lengths[0]):
+        raise ValueError("rung_daily: need one equal-length list of daily rungs per run (and at least one run)")
+    daily = np.asarray(column.flatten().to_numpy(zero_copy_only=False)).reshape(len(column), int(lengths[0]))
     if daily.size and (daily.min() < 0 or daily.max() >= len(RUNGS)):
         raise ValueError(f"rung_daily: rung indices must be in 0..{len(RUNGS) - 1}")
     return np.stack([(daily == r).mean(axis=0) for r in range(len(RUNGS))], axis=1)
@@ -264,16 +312,17 @@ def ladder_fan_chart(table: pa.Table, horizon_days: float, *, scenario: str | No
     with matplotlib.rc_context(_STYLE):
         fig = _figure(5.4)
         ax = fig.add_subplot()
-        ax.stackplot(days, shares.T, labels=[_pretty(r) for r in RUNGS], colors=_rung_colours(),
+        labels = [f"{_pretty(r)} ({wep.format_percent(share)})" for r, share in zip(RUNGS, shares[-1])]
+        ax.stackplot(days, shares.T, labels=labels, colors=_rung_colours(),
                      edgecolor="white", linewidth=0.3)
         ax.set_xlim(days[0], days[-1])
         ax.set_ylim(0.0, 1.0)
-        ax.yaxis.set_major_formatter(_PCT)
+        ax.yaxis.set_major_formatter(_pct())
         ax.set_xlabel("day of the simulation (rung in force at the end of the day)")
         ax.set_ylabel("share of runs on the rung (%)")
         ax.set_title(_header("Escalation ladder over time", scenario, table.num_rows, horizon_days))
         handles, labels = ax.get_legend_handles_labels()
-        fig.legend(handles[::-1], labels[::-1], loc="outside right upper", title="rung (severe on top)",
+        fig.legend(handles[::-1], labels[::-1], loc="outside right upper", title=f"rung (share on day {days[-1]})",
                    frameon=False)
     return fig
 
