@@ -48,12 +48,6 @@ def hydra_error_message(error: BaseException) -> str:
     return f"{key}: {message}" if key and not message.startswith(f"{key}:") else message
 
 
-def _override_prefix(override) -> str:
-    from hydra.core.override_parser.types import OverrideType
-
-    return {OverrideType.ADD: "+", OverrideType.FORCE_ADD: "++", OverrideType.DEL: "~"}.get(override.type, "")
-
-
 def _expand_sweeps(overrides: Sequence[str]) -> list[list[str]]:
     """Every combination of a multirun sweep as plain override lists (at most a few hundred)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -61,13 +55,13 @@ def _expand_sweeps(overrides: Sequence[str]) -> list[list[str]]:
     parsed = OverridesParser.create().parse_overrides(list(overrides))
     options = []
     for override in parsed:
-        if override.is_hydra_override():
-            continue
         if override.is_sweep_override():
-            key = _override_prefix(override) + override.get_key_element()
+            if override.is_hydra_override():
+                continue
+            key = override.get_key_element()  # already carries its +, ++ or ~ prefix
             options.append([f"{key}={value}" for value in override.sweep_string_iterator()])
         else:
-            options.append([override.input_line])
+            options.append([override.input_line])  # hydra.* settings too: composed and checked
     return [list(combo) for combo in itertools.islice(itertools.product(*options), _MAX_PREVALIDATED)]
 
 
@@ -78,6 +72,12 @@ def validate_command_line(argv: Sequence[str]) -> None:
     from sim.config import compose_mapping, run_config_from_mapping
 
     args = get_args_parser().parse_args(list(argv))
+    modes = [flag for flag, on in (("--run", args.run), ("--multirun", args.multirun), ("--cfg", args.cfg),
+                                   ("--info", args.info is not None), ("--shell-completion", args.shell_completion))
+             if on]
+    if len(modes) > 1:
+        raise ConfigError(f"{modes[0]}/{modes[1]}: only one of --run, --multirun, --cfg, --info and "
+                          "--shell-completion can be given")
     if any(getattr(args, flag, None) for flag in _PASS_THROUGH_FLAGS):
         return
     if args.config_path or args.config_name:

@@ -300,7 +300,7 @@ def prepare_inputs(values: Mapping[str, float], mechanisms: Mapping[str, bool]) 
     >>> from sim.model import CATALOGUE
     >>> vals = {name: 1.0 for name in CATALOGUE}
     >>> vals.update(ttp_attacks_per_year=730.0, ttp_branching_ratio=0.5, ttp_excitation_decay_days=10.0,
-    ...             ttp_fatalities_per_year=2920.0, p_mass_casualty_attack=0.0)
+    ...             ttp_fatalities_per_year=2920.0, p_mass_casualty_attack=0.0, kandahar_dominance_shift=0.0)
     >>> inputs = prepare_inputs(vals, {m: True for m in MECHANISMS})
     >>> inputs.attack_background_per_day, inputs.ordinary_attack_fatalities_mean
     (1.0, 4.0)

@@ -5,7 +5,6 @@ state; an Agg canvas is attached, so the active backend does not matter);
 :func:`save_all_plots` writes all four as PNG and SVG, each file atomically.
 
 >>> import pyarrow as pa
-import pyarrow.compute as pc
 >>> rung_shares(pa.table({"rung_daily": [[0, 1], [0, 0]]}))[:, :2].tolist()
 [[1.0, 0.0], [0.5, 0.5]]
 """
@@ -167,13 +166,16 @@ def _scale_x(ax, arrays: Sequence[np.ndarray], kind: str, right: float | None = 
 def _place_legends(axes, candidates: Sequence[str] = ("lower right", "upper left", "center right",
                                                      "center left")) -> None:
     """Put each axes' legend in the candidate spot that hides the fewest curve points."""
-    legends = [ax.legend(frameon=True, framealpha=0.8, fontsize=8.5, handlelength=1.5, borderaxespad=0.3)
-               for ax in axes]
+    legends = [ax.legend(handles=[h for h in ax.get_lines() if not h.get_label().startswith("_")], frameon=True,
+                         framealpha=0.8, fontsize=8.5, handlelength=1.5, borderaxespad=0.3) for ax in axes]
     canvas = axes[0].figure.canvas
     canvas.draw()
     renderer = canvas.get_renderer()
     for ax, legend in zip(axes, legends):
         points = np.concatenate([line.get_transform().transform(line.get_xydata()) for line in ax.get_lines()])
+        if not legend.get_texts():
+            legend.remove()
+            continue
         hidden = []
         for loc in candidates:
             legend.set_loc(loc)
@@ -256,13 +258,15 @@ def time_to_incursion(table: pa.Table, horizon_days: float, *, scenario: str | N
             off = f" (leaves the scale on day {ct[np.argmax(cf > top)]:.0f})" if cf.max() > top else ""
             ax.step(ct, cf, where="post", color=color, lw=1.5, ls="--",
                     label=f"{label}: {wep.format_percent(cf[-1])} by day {horizon_days:g}{off}")
-        ax.fill_between(t, f_lo, f_hi, step="post", color=c["vermillion"], alpha=0.25, lw=0,
-                        label="95 % CI of the incursion curve (Greenwood, log-log)")
         if k:
+            ax.fill_between(t, f_lo, f_hi, step="post", color=c["vermillion"], alpha=0.25, lw=0,
+                            label="95 % CI of the incursion curve (Greenwood, log-log)")
             main = (f"first conventional incursion: {wep.format_percent(f[-1])} by day {horizon_days:g} "
                     f"(95 % CI {wep.format_percent(f_lo[-1])} – {wep.format_percent(f_hi[-1])})")
         else:
-            main = f"first conventional incursion: none in {n:,} runs"
+            upper = analysis.wilson_interval(0, n)[1]
+            main = (f"first conventional incursion: none in {n:,} runs "
+                    f"(95 % Wilson upper bound {wep.format_percent(upper)} by day {horizon_days:g})")
             ax.annotate(f"no incursion in {n:,} runs", xy=(horizon_days / 2, 0.0), xytext=(0, 6),
                         textcoords="offset points", ha="center", va="bottom", color=c["vermillion"])
         ax.step(t, f, where="post", color=c["vermillion"], lw=2.4, label=main)
@@ -275,7 +279,7 @@ def time_to_incursion(table: pa.Table, horizon_days: float, *, scenario: str | N
         ax.set_ylabel("P(first event by day t) = 1 − Kaplan–Meier survival")
         ax.set_title(_header("Time to first conventional incursion", scenario, n, horizon_days))
         handles, labels = ax.get_legend_handles_labels()
-        order = [3, 2, 0, 1]                                        # incursion, its CI, then context
+        order = list(range(len(handles)))[2:][::-1] + [0, 1]       # incursion (and its CI), then context
         fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside lower center",
                    ncol=1, frameon=False)
     return fig
@@ -315,15 +319,15 @@ def ladder_fan_chart(table: pa.Table, horizon_days: float, *, scenario: str | No
         labels = [f"{_pretty(r)} ({wep.format_percent(share)})" for r, share in zip(RUNGS, shares[-1])]
         ax.stackplot(days, shares.T, labels=labels, colors=_rung_colours(),
                      edgecolor="white", linewidth=0.3)
-        ax.set_xlim(days[0], days[-1])
+        ax.set_xlim(days[0], days[-1] + (days.size == 1))
         ax.set_ylim(0.0, 1.0)
         ax.yaxis.set_major_formatter(_pct())
         ax.set_xlabel("day of the simulation (rung in force at the end of the day)")
         ax.set_ylabel("share of runs on the rung (%)")
         ax.set_title(_header("Escalation ladder over time", scenario, table.num_rows, horizon_days))
         handles, labels = ax.get_legend_handles_labels()
-        fig.legend(handles[::-1], labels[::-1], loc="outside right upper", title=f"rung (share on day {days[-1]})",
-                   frameon=False)
+        fig.legend(handles[::-1], labels[::-1], loc="outside right upper", frameon=False,
+                   title=f"rung (share on day {days[-1]})")
     return fig
 
 

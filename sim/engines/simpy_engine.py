@@ -75,6 +75,7 @@ class BorderConflict:
         self.excitation = self.inputs.initial_excitation
         self.excitation_time = 0.0
         self.pressure, self.pressure_time = 0.0, 0.0  # recent interstate deaths, decaying
+        self.combat_since = self.combat_flow_since = 0.0
         self.last_violence = 0.0
         self.crossing_state = dict.fromkeys(CROSSINGS, "open")
         self.crossing_generation = dict.fromkeys(CROSSINGS, 0)
@@ -123,10 +124,19 @@ class BorderConflict:
     def add_interstate_deaths(self, deaths: float) -> None:
         self.pressure = self.recent_deaths() + deaths
         self.pressure_time = self.env.now
+        self.combat_flow_since = self.env.now
 
     def recent_deaths(self) -> float:
+        """Interstate deaths with exponentially fading memory, including the expected flow of
+        combat deaths since the current combat segment began (they are drawn when it closes)."""
+        memory = self.v["fatality_memory_days"]
         elapsed = self.env.now - self.pressure_time
-        return self.pressure * math.exp(-elapsed / self.v["fatality_memory_days"])
+        remembered = self.pressure * math.exp(-elapsed / memory)
+        flow = self.combat_rate()
+        if flow > 0.0:
+            running = self.env.now - self.combat_flow_since
+            remembered += flow * memory * (1.0 - math.exp(-running / memory))
+        return remembered
 
     def kill(self, category: str, deaths: int, *, interstate: bool = True) -> None:
         self.tally.fatalities[category] += int(deaths)
@@ -381,22 +391,31 @@ class BorderConflict:
                 self.emit("calm")
             quiet_from = self.env.now
 
+    def combat_rate(self) -> float:
+        """Combat deaths per day at the current rung (zero below a limited ground operation)."""
+        key = _COMBAT_RATE_KEYS.get(self.rung)
+        if key is None or not self.on["combat_fatalities"]:
+            return 0.0
+        return self.v[key] * (self.v["ceasefire_clash_factor"] if self.ceasefire else 1.0)
+
     def close_combat_segment(self) -> None:
         """Combat deaths accrue at the current rung's daily rate since the last change."""
         now = self.env.now
-        start, self.combat_since = getattr(self, "combat_since", 0.0), now
-        key = _COMBAT_RATE_KEYS.get(self.rung)
-        if key is None or not self.on["combat_fatalities"] or now <= start:
+        start, self.combat_since = self.combat_since, now
+        rate = self.combat_rate()
+        if rate <= 0.0 or now <= start:
             return
-        rate = self.v[key] * (self.v["ceasefire_clash_factor"] if self.ceasefire else 1.0)
+        self.pressure, self.pressure_time = self.recent_deaths(), now  # fold the flow into memory
+        self.combat_flow_since = now
         deaths = self.rng.poisson(rate * (now - start))
         pak = self.rng.binomial(deaths, self.v["combat_share_pak_military"])
         rest_share = 1.0 - self.v["combat_share_pak_military"]
         civilian_share = min(1.0, self.v["combat_share_civilians"] / rest_share) if rest_share > 0 else 0.0
         civilians = self.rng.binomial(deaths - pak, civilian_share)
-        self.kill("pak_military", pak)
-        self.kill("civilians", civilians)
-        self.kill("afghan_forces", deaths - pak - civilians)
+        # the flow already weighs on mediation through recent_deaths(); tally the draws only
+        self.kill("pak_military", pak, interstate=False)
+        self.kill("civilians", civilians, interstate=False)
+        self.kill("afghan_forces", deaths - pak - civilians, interstate=False)
 
     def chinese_nationals_attack(self) -> None:
         self.chinese_attacks += 1
