@@ -6,9 +6,21 @@
 10
 """
 
-from sim.config import RunConfig, compose_run_config, load_scenario
 from sim.errors import ConfigError, ResultsError
-from sim.results import Results, load_results, run
+
+_LAZY = {
+    "RunConfig": "sim.config", "compose_run_config": "sim.config", "load_scenario": "sim.config",
+    "Results": "sim.results", "load_results": "sim.results", "run": "sim.results",
+}
+
+
+def __getattr__(name: str):
+    # Imported on first use, so `python -m sim` with a bad override answers without loading scipy.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
 
 __all__ = [
     "ConfigError",

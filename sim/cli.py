@@ -23,7 +23,7 @@ from sim.errors import ConfigError
 __all__ = ["main", "hydra_error_message", "validate_command_line"]
 
 log = logging.getLogger("sim")
-_PASS_THROUGH_FLAGS = ("help", "hydra_help", "cfg", "info", "shell_completion", "experimental_rerun")
+_PASS_THROUGH_FLAGS = ("help", "hydra_help", "info", "shell_completion", "experimental_rerun")
 _MAX_PREVALIDATED = 256
 _HYDRA_SUFFIX = re.compile(r"\s*Set the environment variable HYDRA_FULL_ERROR=1.*$")
 

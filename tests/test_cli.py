@@ -139,9 +139,11 @@ def test_valid_multirun_force_add_sweep_is_accepted():
     cli.validate_command_line(["--multirun", "++n_runs=10,20", "experiment=smoke", "hydra.sweep.dir=sweeps"])
 
 
-def test_pass_through_flags_skip_validation():
-    cli.validate_command_line(["--cfg", "job", "n_runs=0"])  # printing a config is not running it
+def test_help_skips_validation_but_printing_a_config_checks_it():
     cli.validate_command_line(["--help"])
+    cli.validate_command_line(["--cfg", "job", "n_runs=5"])
+    with pytest.raises(ConfigError, match="n_runs"):
+        cli.validate_command_line(["--cfg", "job", "n_runs=0"])
 
 
 def test_hydra_error_message_is_one_line():
@@ -199,7 +201,8 @@ def test_api_bad_override_raises_config_error_not_hydra(tmp_path, monkeypatch, s
     error = caught.value
     assert type(error) is ConfigError
     assert not isinstance(error, (HydraException, OmegaConfBaseException))
-    assert error.__cause__ is None and error.__suppress_context__ or error.__context__ is None
+    assert error.__cause__ is None  # raised "from None": no Hydra traceback chained on
+    assert error.__suppress_context__ or error.__context__ is None
     assert "\n" not in str(error) and name in str(error)
     assert list(tmp_path.iterdir()) == []
 
@@ -229,6 +232,10 @@ class _Launched:
                                         stdout=self._out, stderr=self._err, text=True)
         self.started = time.monotonic()
         self.seconds = None
+
+    def close(self) -> None:
+        self._out.close()
+        self._err.close()
 
     def result(self, timeout: float = 300.0):
         if self.seconds is None:
@@ -260,6 +267,15 @@ def launched(tmp_path_factory):
     for run in runs.values():
         if run.process.poll() is None:
             run.process.kill()
+            run.process.wait()
+        run.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _start_subprocesses_early(request):
+    """Launch the end-to-end commands before the in-process tests, so they overlap (when selected)."""
+    if any("launched" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        request.getfixturevalue("launched")
 
 
 def _check_folder(folder: Path, n_runs: int) -> dict:

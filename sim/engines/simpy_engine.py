@@ -56,7 +56,11 @@ class BorderConflict:
 
     def __init__(self, env: simpy.Environment, scenario: Scenario, values: Mapping[str, float],
                  rng: np.random.Generator, *, keep_log: bool, max_events: int):
-        self.env, self.rng, self.scenario = env, rng, scenario
+        self.env, self.scenario = env, scenario
+        # One sub-stream per mechanism, spawned from the run's stream: a change in one mechanism
+        # (say, crossings) leaves the others' draws untouched, which sharpens paired comparisons.
+        (self.rng_attacks, self.rng_response, self.rng_clashes, self.rng_crossings,
+         self.rng_diplomacy, self.rng_ladder) = rng.spawn(6)
         self.on = scenario.switches
         self.inputs = prepare_inputs(values, self.on)
         self.v = self.inputs.values
@@ -99,7 +103,7 @@ class BorderConflict:
         self.tally.first(kind, now)
         choices = self.ladder.get((self.rung, kind))
         if choices:
-            u, cumulative = self.rng.random(), 0.0
+            u, cumulative = self.rng_ladder.random(), 0.0
             for target, probability in choices:
                 cumulative += probability
                 if u < cumulative:
@@ -143,14 +147,14 @@ class BorderConflict:
         if interstate and deaths:
             self.add_interstate_deaths(deaths)
 
-    def hazard(self, rate_per_day, fire):
+    def hazard(self, rate_per_day, fire, rng: np.random.Generator):
         """A process firing ``fire()`` at the state-dependent rate ``rate_per_day()``."""
         while True:
             rate = rate_per_day()
             if rate <= 0.0:
                 yield self.state_changed
                 continue
-            timer = self.env.timeout(self.rng.exponential(1.0 / rate))
+            timer = self.env.timeout(rng.exponential(1.0 / rate))
             outcome = yield timer | self.state_changed
             if timer in outcome:
                 fire()
@@ -172,16 +176,16 @@ class BorderConflict:
             if bound <= 0.0:
                 yield self.state_changed
                 continue
-            timer = self.env.timeout(self.rng.exponential(1.0 / bound))
+            timer = self.env.timeout(self.rng_attacks.exponential(1.0 / bound))
             outcome = yield timer | self.state_changed
             if timer not in outcome:
                 continue
-            if self.rng.random() * bound <= self.background_rate() + self.current_excitation():
+            if self.rng_attacks.random() * bound <= self.background_rate() + self.current_excitation():
                 self.attack()
 
     def attack(self, *, mass_casualty: bool | None = None, deaths: int | None = None) -> None:
         """One TTP attack: excitation, fatalities, and perhaps a Pakistani strike in response."""
-        v, rng = self.v, self.rng
+        v, rng = self.v, self.rng_attacks
         self.excitation = self.current_excitation() + self.inputs.excitation_jump
         self.excitation_time = self.env.now
         if mass_casualty is None:
@@ -205,8 +209,9 @@ class BorderConflict:
                 p *= v["strike_multiplier_mass_casualty"] * severity ** v["strike_severity_elasticity"]
             if self.ceasefire:
                 p *= v["ceasefire_strike_factor"]
-            if rng.random() < p:
-                self.env.process(self.strike_after(rng.exponential(v["strike_delay_days"])))
+            response = self.rng_response
+            if response.random() < p:
+                self.env.process(self.strike_after(response.exponential(v["strike_delay_days"])))
 
     def mass_casualty_deaths(self) -> int:
         """Inverse-CDF draw from the power law p(x) ~ x^-alpha on [min, max], rounded."""
@@ -214,7 +219,7 @@ class BorderConflict:
         lo, hi, alpha = v["mass_casualty_min_fatalities"], v["mass_casualty_max_fatalities"], v["mass_casualty_tail_exponent"]
         if hi <= lo:
             return int(round(lo))
-        u = self.rng.random()
+        u = self.rng_attacks.random()
         if abs(alpha - 1.0) < 1e-12:
             return int(round(lo * (hi / lo) ** u))
         e = 1.0 - alpha
@@ -226,7 +231,7 @@ class BorderConflict:
         self.strike()
 
     def strike(self) -> None:
-        v, rng = self.v, self.rng
+        v, rng = self.v, self.rng_response
         decapitation = rng.random() < v["p_decapitation_strike"]
         civilian_harm = rng.random() < v["p_strike_civilian_harm"]
         self.tally.counts["strikes"] += 1
@@ -267,7 +272,7 @@ class BorderConflict:
 
         A major clash (retaliation for a strike on a city) kills within the contested range of
         the October clashes' claims; an ordinary one draws Poisson deaths."""
-        v, rng = self.v, self.rng
+        v, rng = self.v, self.rng_clashes
         self.tally.counts["clashes"] += 1
         self.tally.first("clash", self.env.now)
         if major:
@@ -286,7 +291,7 @@ class BorderConflict:
             self.emit("seizure")
         if self.on["crossings"]:
             for crossing in CROSSINGS:
-                if self.crossing_state[crossing] != "closed" and rng.random() < v["p_closure_after_clash"]:
+                if self.crossing_state[crossing] != "closed" and self.rng_crossings.random() < v["p_closure_after_clash"]:
                     self.close_crossing(crossing)
         self.violation_may_collapse_ceasefire()
 
@@ -302,12 +307,12 @@ class BorderConflict:
 
     def reopen(self, crossing: str, generation: int):
         """Closed -> partial reopening (people, aid) -> reopened to trade, unless closed again."""
-        yield self.env.timeout(self.rng.exponential(self.v["closure_days_to_partial_reopening"]))
+        yield self.env.timeout(self.rng_crossings.exponential(self.v["closure_days_to_partial_reopening"]))
         if self.crossing_generation[crossing] != generation:
             return
         self.crossing_state[crossing] = "partial"
         self.emit("partial_reopening", crossing=crossing)
-        yield self.env.timeout(self.rng.exponential(self.v["partial_days_to_trade_reopening"]))
+        yield self.env.timeout(self.rng_crossings.exponential(self.v["partial_days_to_trade_reopening"]))
         if self.crossing_generation[crossing] != generation:
             return
         self.crossing_state[crossing] = "open"
@@ -336,7 +341,7 @@ class BorderConflict:
 
     def mediation_offer(self) -> None:
         weights = self.mediator_weights()
-        u, cumulative = self.rng.random() * sum(weights), 0.0
+        u, cumulative = self.rng_diplomacy.random() * sum(weights), 0.0
         mediator = MEDIATORS[-1]
         for name, weight in zip(MEDIATORS, weights):
             cumulative += weight
@@ -348,7 +353,7 @@ class BorderConflict:
             self.tally.first("china_mediation_offer", self.env.now)
         self.emit("mediation_offer", mediator=mediator)
         success = self.v["p_mediation_success"] * math.exp(-self.recent_deaths() / self.v["mediation_fatality_scale"])
-        if self.rng.random() < success:
+        if self.rng_diplomacy.random() < success:
             self.start_ceasefire(mediator=mediator)
 
     def start_ceasefire(self, *, mediator: str = "") -> None:
@@ -375,7 +380,7 @@ class BorderConflict:
 
     def violation_may_collapse_ceasefire(self) -> None:
         if self.ceasefire and self.on["ceasefire_collapse"]:
-            if self.rng.random() < self.v["p_collapse_on_violation"]:
+            if self.rng_diplomacy.random() < self.v["p_collapse_on_violation"]:
                 self.collapse_ceasefire("violation")
 
     # -- Calm, combat, context ---------------------------------------------------------------
@@ -407,11 +412,12 @@ class BorderConflict:
             return
         self.pressure, self.pressure_time = self.recent_deaths(), now  # fold the flow into memory
         self.combat_flow_since = now
-        deaths = self.rng.poisson(rate * (now - start))
-        pak = self.rng.binomial(deaths, self.v["combat_share_pak_military"])
+        rng = self.rng_ladder
+        deaths = rng.poisson(rate * (now - start))
+        pak = rng.binomial(deaths, self.v["combat_share_pak_military"])
         rest_share = 1.0 - self.v["combat_share_pak_military"]
         civilian_share = min(1.0, self.v["combat_share_civilians"] / rest_share) if rest_share > 0 else 0.0
-        civilians = self.rng.binomial(deaths - pak, civilian_share)
+        civilians = rng.binomial(deaths - pak, civilian_share)
         # the flow already weighs on mediation through recent_deaths(); tally the draws only
         self.kill("pak_military", pak, interstate=False)
         self.kill("civilians", civilians, interstate=False)
@@ -459,19 +465,21 @@ class BorderConflict:
         if on["ttp_attacks"]:
             env.process(self.ttp_attacks())
         if on["spontaneous_clashes"]:
-            env.process(self.hazard(self.spontaneous_clash_rate, lambda: self.clash("clash")))
+            env.process(self.hazard(self.spontaneous_clash_rate, lambda: self.clash("clash"), self.rng_clashes))
         if on["mediation"]:
-            env.process(self.hazard(self.mediation_rate, self.mediation_offer))
+            env.process(self.hazard(self.mediation_rate, self.mediation_offer, self.rng_diplomacy))
         if on["ceasefire_collapse"]:
-            env.process(self.hazard(self.collapse_rate, lambda: self.collapse_ceasefire("hazard")))
+            env.process(self.hazard(self.collapse_rate, lambda: self.collapse_ceasefire("hazard"), self.rng_diplomacy))
         if on["calm_steps_down"]:
             env.process(self.calm_watch())
         if on["chinese_nationals_attacks"]:
             rate = self.v["chinese_nationals_attacks_per_year"] / 365.0
-            env.process(self.hazard(lambda: rate, self.chinese_nationals_attack))
+            env.process(self.hazard(lambda: rate, self.chinese_nationals_attack, self.rng_ladder))
         if on["regional_involvement"]:
-            env.process(self.hazard(lambda: self.involvement_rate("iran"), lambda: self.emit("iran_involvement")))
-            env.process(self.hazard(lambda: self.involvement_rate("china"), lambda: self.emit("china_involvement")))
+            env.process(self.hazard(lambda: self.involvement_rate("iran"), lambda: self.emit("iran_involvement"),
+                                    self.rng_ladder))
+            env.process(self.hazard(lambda: self.involvement_rate("china"), lambda: self.emit("china_involvement"),
+                                    self.rng_ladder))
 
     def finish(self, run_index: int, horizon_days: float) -> dict:
         self.close_combat_segment()
