@@ -110,3 +110,32 @@ def parameter_rows(scenario) -> list[dict]:
             "derivation": spec.derivation,
         })
     return rows
+
+
+def _number(value: float) -> str:
+    return f"{value:,.6g}" if abs(value) >= 1000 else f"{value:.6g}"
+
+
+def markdown_parameter_table(scenario) -> str:
+    """The scenario's parameters as a Markdown table: value, range, source, evidence, derivation."""
+    lines = ["| parameter | value | range (distribution) | source | evidence | derivation |",
+             "|---|---|---|---|---|---|"]
+    for row in parameter_rows(scenario):
+        span = "fixed"
+        if row["range"] is not None:
+            span = f"{_number(row['range'][0])} – {_number(row['range'][1])} ({row['dist']})"
+        if row["term"]:
+            span += f"; ICD 203 “{row['term']}”"
+        evidence = row["evidence"].replace("|", "\\|")
+        evidence = f"“{evidence}”" if evidence else ""
+        derivation = " ".join(row["derivation"].split()).replace("|", "\\|")
+        lines.append(f"| `{row['name']}` | {_number(row['value'])} | {span} | {row['source']} | {evidence} | {derivation} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m sim.provenance [scenario]: the README's parameter table
+    import sys
+
+    from sim.config import load_scenario
+
+    print(markdown_parameter_table(load_scenario(sys.argv[1] if len(sys.argv) > 1 else "baseline")))

@@ -76,3 +76,10 @@ def test_verbal_judgements_become_their_icd203_ranges(baseline):
     assert retaliation.term == "likely" and (retaliation.low, retaliation.high) == (0.55, 0.80)
     success = baseline.parameter("p_mediation_success")
     assert success.term == "unlikely" and (success.low, success.high) == (0.20, 0.45)
+
+
+def test_readme_parameter_table_is_the_baselines(baseline):
+    from sim.provenance import markdown_parameter_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert markdown_parameter_table(baseline) in readme, "regenerate: python -m sim.provenance baseline"
