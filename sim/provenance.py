@@ -23,7 +23,7 @@ import yaml
 from sim.errors import ConfigError
 
 __all__ = ["SEEDS_DIR", "SourceCard", "load_cards", "card_ids", "normalise", "check_scenario_quotes",
-           "parameter_rows"]
+           "parameter_rows", "markdown_parameter_table", "markdown_ladder_table"]
 
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"
 _CARD_KEYS = {"id", "kind", "title", "claims"}
@@ -133,9 +133,21 @@ def markdown_parameter_table(scenario) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # python -m sim.provenance [scenario]: the README's parameter table
+def markdown_ladder_table(scenario) -> str:
+    """The escalation matrix as a Markdown table: from rung, on event, to rung, probability."""
+    lines = ["| from rung | on event | to rung | probability (range) | parameter |", "|---|---|---|---|---|"]
+    for transition in scenario.transitions:
+        spec = scenario.parameter(transition.parameter)
+        span = f" ({_number(spec.low)} – {_number(spec.high)})" if spec.uncertain else ""
+        lines.append(f"| {transition.state} | {transition.event} | {transition.target} | "
+                     f"{_number(spec.value)}{span} | `{spec.name}` |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m sim.provenance [scenario]: the README's two tables
     import sys
 
     from sim.config import load_scenario
 
-    print(markdown_parameter_table(load_scenario(sys.argv[1] if len(sys.argv) > 1 else "baseline")))
+    chosen = load_scenario(sys.argv[1] if len(sys.argv) > 1 else "baseline")
+    print(markdown_ladder_table(chosen), markdown_parameter_table(chosen), sep="\n\n")

@@ -137,6 +137,16 @@ def _number(where: str, raw: Any) -> float:
     return value
 
 
+def _mapping_with_known_keys(where: str, raw: Any, allowed: set[str], expected: str) -> Mapping[str, Any]:
+    """``raw`` must be a mapping whose keys are all in ``allowed``; name the first stranger."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: expected {expected}, got {raw!r}")
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown key; allowed: {', '.join(sorted(allowed))}")
+    return raw
+
+
 def _check_kind(where: str, kind: str, value: float) -> None:
     if kind == "probability" and not 0.0 <= value <= 1.0:
         raise ConfigError(f"{where}: a probability must lie in [0, 1], got {value:g}")
@@ -149,11 +159,7 @@ def _check_kind(where: str, kind: str, value: float) -> None:
 def parameter_from_mapping(name: str, raw: Mapping[str, Any], *, kind: str) -> ParameterSpec:
     """Validate one parameter's YAML entry and turn it into a :class:`ParameterSpec`."""
     where = f"scenario.parameters.{name}"
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where}: expected a mapping with value/range/source, got {raw!r}")
-    unknown = sorted(set(raw) - _PARAMETER_KEYS)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(_PARAMETER_KEYS))}")
+    _mapping_with_known_keys(where, raw, _PARAMETER_KEYS, "a mapping with value/range/source")
     term = str(raw.get("term") or "")
     yardstick = str(raw.get("yardstick") or ("icd203" if term else ""))
     low = high = None
@@ -272,11 +278,7 @@ def scenario_from_mapping(raw: Mapping[str, Any], *, known_sources: Iterable[str
     ``known_sources`` are the source card ids a parameter may cite besides ``assumption``
     (``None`` skips that check; the CLI always passes the cards in ``seeds/``).
     """
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"scenario: expected a mapping, got {type(raw).__name__}")
-    unknown = sorted(set(raw) - _SCENARIO_KEYS)
-    if unknown:
-        raise ConfigError(f"scenario.{unknown[0]}: unknown key; allowed: {', '.join(sorted(_SCENARIO_KEYS))}")
+    _mapping_with_known_keys("scenario", raw, _SCENARIO_KEYS, "a mapping")
     name = str(raw.get("name") or "")
     if not name:
         raise ConfigError("scenario.name: every scenario needs a name")

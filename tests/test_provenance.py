@@ -83,3 +83,10 @@ def test_readme_parameter_table_is_the_baselines(baseline):
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert markdown_parameter_table(baseline) in readme, "regenerate: python -m sim.provenance baseline"
+
+
+def test_readme_ladder_table_is_the_baselines(baseline):
+    from sim.provenance import markdown_ladder_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert markdown_ladder_table(baseline) in readme, "regenerate: python -m sim.provenance baseline"
