@@ -118,6 +118,7 @@ def _task(cfg) -> None:
 
     from sim.config import run_config_from_mapping
     from sim.results import run_and_save
+    from sim.runner import RunFailed
 
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
@@ -127,6 +128,10 @@ def _task(cfg) -> None:
         _remove_if_only_hydra_files(output_dir)
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+    except RunFailed as error:  # a model run raised: name it so it can be reproduced alone
+        _remove_if_only_hydra_files(output_dir)
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
     print(results.describe())
 
 

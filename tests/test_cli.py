@@ -360,3 +360,13 @@ def test_console_script_bad_override_exit_2(launched):
     assert code == 2, (out, err)
     assert "n_runs" in _one_error_line(err)
     assert list(run.cwd.iterdir()) == []
+
+
+def test_a_failing_run_names_its_seed_exits_1_and_leaves_no_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["experiment=smoke", "n_runs=4", "horizon_days=30", "workers=1", "plots=false",
+                     "max_events_per_run=5", "seed=99"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1 and "seed 99" in err[0] and "max_events_per_run" in err[0]
+    assert not (tmp_path / "results").exists() or not any((tmp_path / "results").iterdir())
