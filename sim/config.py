@@ -38,7 +38,7 @@ __all__ = [
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PROJECT_DIR / "configs"
-ENGINES = ("simpy",)
+ENGINES = ("simpy", "fast")
 UNCERTAINTY_MODES = ("sampled", "fixed")
 SAMPLING_METHODS = ("mc", "lhs")
 YARDSTICKS = ("icd203", "phia")
