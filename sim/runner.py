@@ -59,6 +59,10 @@ def run_chunk(config: RunConfig, chunk_index: int) -> pa.Table:
     scenario = config.scenario
     sampled = sample_parameters(scenario, seed=config.seed, n_runs=config.n_runs, start=start, stop=stop,
                                 uncertainty=config.uncertainty, method=config.sampling)
+    if config.engine == "fast":
+        from sim.engines.fast_engine import simulate_chunk
+
+        return simulate_chunk(config, start, stop, sampled)
     point = scenario.point_values()
     rows = []
     for offset, run_index in enumerate(range(start, stop)):
