@@ -150,10 +150,38 @@ def _hydra_main(argv: Sequence[str]) -> None:
         sys.argv = saved
 
 
+def _resume(argv: Sequence[str]) -> int:
+    """``python -m sim resume=<results dir> [workers=N]``: finish a killed run where it stopped."""
+    from sim.results import resume
+    from sim.runner import RunFailed
+
+    options = dict(arg.split("=", 1) for arg in argv if "=" in arg)
+    unknown = sorted(set(options) - {"resume", "workers"}) + [arg for arg in argv if "=" not in arg]
+    if unknown:
+        print(f"error: {unknown[0]}: with resume= only workers=N may be given (the run's own config.yaml "
+              "fixes everything else)", file=sys.stderr)
+        return 2
+    try:
+        workers = int(options.get("workers", "0")) or None
+        logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
+        results = resume(options["resume"], workers=workers)
+    except ValueError as error:  # ConfigError and ResultsError are ValueErrors too
+        message = error if isinstance(error, ConfigError) else f"workers: expected an integer ({error})"
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    except RunFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(results.describe())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m sim`` and ``escalation-sim``; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("HYDRA_FULL_ERROR", "0")
+    if any(arg.startswith("resume=") for arg in argv):
+        return _resume(argv)
     try:
         validate_command_line(argv)
     except ConfigError as error:

@@ -76,11 +76,23 @@ class ScenarioSchema:
 
 
 @dataclass
+class StopSchema:
+    halfwidth: Optional[float] = None  # stop once every outcome class's 95 % CI half-width is <= this
+    max_runs: Optional[int] = None     # ... or this many runs have been done
+
+
+@dataclass
+class ExecutorSchema:
+    kind: str = "local"                # local | dask
+    address: Optional[str] = None      # dask: tcp://host:8786 of an existing scheduler
+
+
+@dataclass
 class AppSchema:
     n_runs: int = 5000
     seed: int = 20251012
     workers: int = 0
-    chunk_size: int = 250
+    chunk_size: int = 0                # 0: 250 runs for engine=simpy, 10,000 for engine=fast
     horizon_days: float = 365.0
     uncertainty: str = "sampled"
     sampling: str = "mc"
@@ -88,7 +100,11 @@ class AppSchema:
     yardstick: str = "icd203"
     plots: bool = True
     max_events_per_run: int = 200_000
+    on_error: str = "raise"
     preset: str = "default"
+    resume: Optional[str] = None
+    stop: StopSchema = field(default_factory=StopSchema)
+    executor: ExecutorSchema = field(default_factory=ExecutorSchema)
     scenario: ScenarioSchema = field(default_factory=ScenarioSchema)
 
 
@@ -103,6 +119,7 @@ def register_schemas() -> None:
     store = ConfigStore.instance()
     store.store(name="base_config", node=AppSchema)
     store.store(group="scenario", name="base_scenario", node=ScenarioSchema)
+    store.store(group="executor", name="base_executor", node=ExecutorSchema)
 
 
 @dataclass(frozen=True)
@@ -122,13 +139,28 @@ class RunConfig:
     max_events_per_run: int
     preset: str
     scenario: Scenario
+    on_error: str = "raise"
+    stop_halfwidth: float | None = None
+    stop_max_runs: int | None = None
+    executor: str = "local"
+    executor_address: str | None = None
     resolved: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def sequential(self) -> bool:
+        """Sequential stopping: chunks are added until the outcome CIs are narrow enough."""
+        return self.stop_halfwidth is not None
+
+    @property
+    def max_runs(self) -> int:
+        """Runs done at most: ``n_runs``, or ``stop.max_runs`` under sequential stopping."""
+        return (self.stop_max_runs or 10_000_000) if self.sequential else self.n_runs
 
     @property
     def effective_workers(self) -> int:
         """``workers=0`` means all cores; never more processes than chunks."""
         wanted = self.workers or (os.cpu_count() or 1)
-        n_chunks = -(-self.n_runs // self.chunk_size)
+        n_chunks = -(-self.max_runs // self.chunk_size)
         return max(1, min(wanted, n_chunks))
 
 
@@ -166,6 +198,26 @@ def run_config_from_mapping(raw: Mapping[str, Any]) -> RunConfig:
     scenario_raw = data.get("scenario")
     if not isinstance(scenario_raw, Mapping):
         raise ConfigError("scenario: missing; choose one with scenario=<name> (see configs/scenario/)")
+    engine = _choice("engine", get("engine"), ENGINES)
+    chunk_size = _integer("chunk_size", get("chunk_size"), minimum=0) or (10_000 if engine == "fast" else 250)
+    stop, executor = data.get("stop") or {}, data.get("executor") or {}
+    if not isinstance(stop, Mapping) or set(stop) - {"halfwidth", "max_runs"}:
+        raise ConfigError(f"stop: expected {{halfwidth, max_runs}}, got {stop!r}")
+    halfwidth = stop.get("halfwidth")
+    if halfwidth is not None and (isinstance(halfwidth, bool) or not isinstance(halfwidth, (int, float))
+                                  or not 0.0 < halfwidth < 0.5):
+        raise ConfigError(f"stop.halfwidth: a CI half-width strictly between 0 and 0.5, got {halfwidth!r}")
+    max_runs = stop.get("max_runs")
+    if max_runs is not None:
+        max_runs = _integer("stop.max_runs", max_runs, minimum=1)
+    if halfwidth is not None and get("sampling") == "lhs":
+        raise ConfigError("sampling: lhs needs the number of runs in advance; use sampling=mc with stop.halfwidth")
+    if not isinstance(executor, Mapping) or set(executor) - {"kind", "address"}:
+        raise ConfigError(f"executor: expected {{kind, address}}, got {executor!r}")
+    executor_kind = _choice("executor.kind", executor.get("kind", "local"), ("local", "dask"))
+    address = executor.get("address")
+    if address is not None and (executor_kind != "dask" or not str(address).startswith(("tcp://", "tls://", "inproc://"))):
+        raise ConfigError(f"executor.address: a dask scheduler address like tcp://host:8786 (with executor=dask), got {address!r}")
     scenario = scenario_from_mapping(scenario_raw, known_sources=provenance.card_ids())
     provenance.check_scenario_quotes(scenario)
     for event in scenario.initial_events:
@@ -175,16 +227,21 @@ def run_config_from_mapping(raw: Mapping[str, Any]) -> RunConfig:
         n_runs=_integer("n_runs", get("n_runs"), minimum=1),
         seed=_integer("seed", get("seed"), minimum=0),
         workers=_integer("workers", get("workers"), minimum=0),
-        chunk_size=_integer("chunk_size", get("chunk_size"), minimum=1),
+        chunk_size=chunk_size,
         horizon_days=float(horizon),
         uncertainty=_choice("uncertainty", get("uncertainty"), UNCERTAINTY_MODES),
         sampling=_choice("sampling", get("sampling"), SAMPLING_METHODS),
-        engine=_choice("engine", get("engine"), ENGINES),
+        engine=engine,
         yardstick=_choice("yardstick", get("yardstick"), YARDSTICKS),
         plots=plots,
         max_events_per_run=_integer("max_events_per_run", get("max_events_per_run"), minimum=1),
         preset=str(get("preset")),
         scenario=scenario,
+        on_error=_choice("on_error", get("on_error"), ("raise", "skip")),
+        stop_halfwidth=None if halfwidth is None else float(halfwidth),
+        stop_max_runs=max_runs,
+        executor=executor_kind,
+        executor_address=None if address is None else str(address),
         resolved=data,
     )
 

@@ -171,8 +171,8 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     atomic_write_text(path, text + "\n")
 
 
-def write_parquet(path: str | os.PathLike, table: pa.Table) -> None:
-    """Write a pyarrow Table as zstd-compressed Parquet atomically.
+def write_parquet(path: str | os.PathLike, table: pa.Table, metadata: Mapping[str, str] | None = None) -> None:
+    """Write a pyarrow Table as zstd-compressed Parquet atomically (``metadata``: key-value stamps).
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.parquet"
@@ -181,6 +181,10 @@ def write_parquet(path: str | os.PathLike, table: pa.Table) -> None:
     """
     if not isinstance(table, pa.Table):
         raise TypeError(f"table for {path}: expected pyarrow.Table, got {type(table).__name__}")
+    if metadata:
+        merged = dict(table.schema.metadata or {})
+        merged.update({key.encode(): str(value).encode() for key, value in metadata.items()})
+        table = table.replace_schema_metadata(merged)
     _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 
@@ -235,12 +239,17 @@ def read_json(path: str | os.PathLike, what: str) -> dict:
     return obj
 
 
-def read_parquet(path: str | os.PathLike) -> pa.Table:
-    """Read a Parquet file; missing or corrupt -> ``ResultsError`` naming it."""
+def read_parquet(path: str | os.PathLike, columns: Sequence[str] | None = None) -> pa.Table:
+    """Read a Parquet file (or a folder of parts, in name order); missing or corrupt -> ``ResultsError``."""
+    if os.path.isdir(path):
+        parts = sorted(Path(path).glob("*.parquet"))
+        if not parts:
+            raise ResultsError(f"Parquet folder {path} holds no parts")
+        return pa.concat_tables([read_parquet(part, columns) for part in parts])
     if not os.path.isfile(path):
         raise ResultsError(f"Parquet file {path} is missing")
     try:
-        return pq.read_table(path)
+        return pq.read_table(path, columns=None if columns is None else list(columns))
     except (pa.ArrowException, OSError, ValueError) as err:
         raise ResultsError(f"Parquet file {path} is unreadable or corrupt ({_one_line(err)})") from None
 

@@ -15,9 +15,10 @@ and the rule that puts a finished run into exactly one outcome class (``classify
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Mapping
+
+import numpy as np
 
 __all__ = [
     "RUNGS",
@@ -33,6 +34,7 @@ __all__ = [
     "Inputs",
     "prepare_inputs",
     "classify_outcome",
+    "classify_outcome_codes",
     "mass_casualty_mean_fatalities",
 ]
 
@@ -271,22 +273,33 @@ class Inputs:
             raise AttributeError(name) from None
 
 
-def mass_casualty_mean_fatalities(minimum: float, maximum: float, alpha: float) -> float:
+def _scalar_or_array(value):
+    """A 0-d result as a Python float (scalar inputs keep scalar outputs), else the array."""
+    array = np.asarray(value, dtype=float)
+    return float(array) if array.ndim == 0 else array
+
+
+def mass_casualty_mean_fatalities(minimum, maximum, alpha):
     """Mean of a continuous power law p(x) ~ x^-alpha truncated to [minimum, maximum].
+
+    Works element-wise on arrays (one value per run) as well as on scalars.
 
     >>> round(mass_casualty_mean_fatalities(10, 1e9, 2.5), 2)  # untruncated: xmin (a-1)/(a-2)
     30.0
+    >>> mass_casualty_mean_fatalities(np.array([10.0, 20.0]), 20.0, 2.5).round(2).tolist()
+    [13.59, 20.0]
     """
-    lo, hi, a = float(minimum), float(maximum), float(alpha)
-    if hi <= lo:
-        return lo
+    lo, hi, a = (np.asarray(x, dtype=float) for x in (minimum, maximum, alpha))
 
-    def integral(power: float) -> float:  # integral of x^power from lo to hi
-        if abs(power + 1.0) < 1e-12:
-            return math.log(hi / lo)
-        return (hi ** (power + 1.0) - lo ** (power + 1.0)) / (power + 1.0)
+    def integral(power):  # integral of x^power from lo to hi
+        near_log = np.abs(power + 1.0) < 1e-12
+        exponent = np.where(near_log, 1.0, power + 1.0)
+        general = (hi ** exponent - lo ** exponent) / exponent
+        return np.where(near_log, np.log(hi / lo), general)
 
-    return integral(1.0 - a) / integral(-a)
+    with np.errstate(all="ignore"):  # the branch not taken may divide by zero
+        mean = np.where(hi <= lo, lo, integral(1.0 - a) / integral(-a))
+    return _scalar_or_array(mean)
 
 
 def prepare_inputs(values: Mapping[str, float], mechanisms: Mapping[str, bool]) -> Inputs:
@@ -304,37 +317,49 @@ def prepare_inputs(values: Mapping[str, float], mechanisms: Mapping[str, bool]) 
     >>> inputs = prepare_inputs(vals, {m: True for m in MECHANISMS})
     >>> inputs.attack_background_per_day, inputs.ordinary_attack_fatalities_mean
     (1.0, 4.0)
+
+    Every value may be a scalar or an array with one element per run (the fast engine derives a
+    whole chunk at once); the derived quantities then have the same shape. A ValueError names the
+    problem when any element violates it.
+
+    >>> many = dict(vals, ttp_branching_ratio=np.array([0.5, 0.0]))
+    >>> prepare_inputs(many, {m: True for m in MECHANISMS}).attack_background_per_day.tolist()
+    [1.0, 2.0]
     """
     v = dict(values)
-    branching = v["ttp_branching_ratio"] if mechanisms["self_excitation"] else 0.0
-    if branching >= 1.0:
+    arr = lambda name: np.asarray(v[name], dtype=float)  # noqa: E731
+    branching = arr("ttp_branching_ratio") if mechanisms["self_excitation"] else np.float64(0.0)
+    if np.any(branching >= 1.0):
         raise ValueError("ttp_branching_ratio must be below 1 for a stationary attack process")
-    factional_shift = v["kandahar_dominance_shift"] if mechanisms["factional_split"] else 0.0
-    attacks_per_day = v["ttp_attacks_per_year"] / 365.0
-    ttp_multiplier = math.exp(v["factional_ttp_sensitivity"] * factional_shift)
+    factional_shift = arr("kandahar_dominance_shift") if mechanisms["factional_split"] else np.float64(0.0)
+    attacks_per_year = arr("ttp_attacks_per_year")
+    attacks_per_day = attacks_per_year / 365.0
+    ttp_multiplier = np.exp(arr("factional_ttp_sensitivity") * factional_shift)
     background = attacks_per_day * (1.0 - branching) * ttp_multiplier
-    decay = 1.0 / v["ttp_excitation_decay_days"]
-    p_mass = v["p_mass_casualty_attack"] if mechanisms["mass_casualty_attacks"] else 0.0
-    mass_mean = mass_casualty_mean_fatalities(
+    decay = 1.0 / arr("ttp_excitation_decay_days")
+    p_mass = arr("p_mass_casualty_attack") if mechanisms["mass_casualty_attacks"] else np.float64(0.0)
+    mass_mean = np.asarray(mass_casualty_mean_fatalities(
         v["mass_casualty_min_fatalities"], v["mass_casualty_max_fatalities"],
-        v["mass_casualty_tail_exponent"])
-    per_attack = v["ttp_fatalities_per_year"] / v["ttp_attacks_per_year"] if v["ttp_attacks_per_year"] else 0.0
-    ordinary_mean = (per_attack - p_mass * mass_mean) / (1.0 - p_mass) if p_mass < 1.0 else 0.0
-    if ordinary_mean < 0.0:
+        v["mass_casualty_tail_exponent"]))
+    with np.errstate(divide="ignore", invalid="ignore"):  # the branch not taken may divide by zero
+        per_attack = np.where(attacks_per_year != 0.0, arr("ttp_fatalities_per_year") / attacks_per_year, 0.0)
+        ordinary_mean = np.where(p_mass < 1.0, (per_attack - p_mass * mass_mean) / (1.0 - p_mass), 0.0)
+    if np.any(ordinary_mean < 0.0):
         raise ValueError(
             "p_mass_casualty_attack and the mass-casualty tail imply more fatalities than "
             "ttp_fatalities_per_year allows")
-    weights = tuple(v[f"weight_{name}"] for name in MEDIATORS)
+    weights = tuple(_scalar_or_array(v[f"weight_{name}"]) for name in MEDIATORS)
     return Inputs(
         values=v,
-        attack_background_per_day=background,
-        excitation_jump=branching * decay,
-        excitation_decay_per_day=decay,
+        attack_background_per_day=_scalar_or_array(background),
+        excitation_jump=_scalar_or_array(branching * decay),
+        excitation_decay_per_day=_scalar_or_array(decay),
         # Start in the stationary regime: the conflict is under way, not starting from peace.
-        initial_excitation=background * branching / (1.0 - branching),
-        ordinary_attack_fatalities_mean=ordinary_mean,
-        mass_casualty_fatalities_mean=mass_mean if p_mass > 0 else 0.0,
-        retaliation_factional_multiplier=math.exp(v["factional_retaliation_sensitivity"] * factional_shift),
+        initial_excitation=_scalar_or_array(background * branching / (1.0 - branching)),
+        ordinary_attack_fatalities_mean=_scalar_or_array(ordinary_mean),
+        mass_casualty_fatalities_mean=_scalar_or_array(np.where(p_mass > 0, mass_mean, 0.0)),
+        retaliation_factional_multiplier=_scalar_or_array(
+            np.exp(arr("factional_retaliation_sensitivity") * factional_shift)),
         mediator_weights=weights,
     )
 
@@ -363,3 +388,26 @@ def classify_outcome(*, max_rung: int, ceasefire_holding: bool, crossings_open: 
     if ceasefire_holding and crossings_open:
         return "de_escalation"
     return "protracted_low_intensity"
+
+
+
+def classify_outcome_codes(max_rung, ceasefire_holding, crossings_open) -> np.ndarray:
+    """:func:`classify_outcome` for many runs at once: codes indexing :data:`OUTCOME_CLASSES`.
+
+    The same rule, applied element-wise: the severe classes by the most severe rung reached
+    (checked from the most severe down), then de-escalation, else protracted low intensity.
+
+    >>> codes = classify_outcome_codes([5, 2, 2, 0], [False, True, False, True], [True, True, True, False])
+    >>> [OUTCOME_CLASSES[code] for code in codes]
+    ['regional_war', 'de_escalation', 'protracted_low_intensity', 'protracted_low_intensity']
+    """
+    max_rung = np.asarray(max_rung)
+    calm_end = np.asarray(ceasefire_holding, dtype=bool) & np.asarray(crossings_open, dtype=bool)
+    codes = np.where(calm_end, OUTCOME_CLASSES.index("de_escalation"),
+                     OUTCOME_CLASSES.index("protracted_low_intensity"))
+    # least severe first, so a more severe rung overwrites: the first matching rule of classify_outcome
+    for rung, outcome in (("limited_ground_operation", "limited_war"),
+                          ("conventional_incursion", "conventional_incursion"),
+                          ("regional_war", "regional_war")):
+        codes = np.where(max_rung >= RUNG_INDEX[rung], OUTCOME_CLASSES.index(outcome), codes)
+    return codes.astype(np.int8)

@@ -61,7 +61,10 @@ def _pretty(name: str) -> str:
     return name.replace("_", " ").replace("low intensity", "low-intensity").replace("de escalation", "de-escalation")
 
 
-def _header(what: str, scenario: str | None, n_runs: int, horizon_days: float) -> str:
+def _header(what: str, scenario: str | None, n_runs: int, horizon_days: float, total_runs: int | None = None) -> str:
+    if total_runs and total_runs > n_runs:
+        name = f"scenario '{scenario}'" if scenario else "scenario"
+        return f"{what} — {name}, first {n_runs:,} of {total_runs:,} runs, {horizon_days:g}-day horizon"
     name = f"scenario '{scenario}'" if scenario else "scenario"
     return f"{what} — {name}, {n_runs:,} runs, {horizon_days:g}-day horizon"
 
@@ -217,7 +220,7 @@ def outcome_distributions(table: pa.Table, summary: Mapping) -> Figure:
             ax.yaxis.set_major_formatter(_pct())
             ax.grid(True, color="#E5E5E5", lw=0.7)
         fig.suptitle(_header("Outcome distributions (ECDFs; dots mark medians)", summary.get("scenario"),
-                             table.num_rows, horizon), fontsize=12)
+                             table.num_rows, horizon, summary.get("n_runs")), fontsize=12)
         _place_legends(axes)
     return fig
 
@@ -236,7 +239,8 @@ def _cumulative_incidence(days: np.ndarray, horizon_days: float):
     return t, 1.0 - s, 1.0 - s_hi, 1.0 - s_lo, int(observed.sum())
 
 
-def time_to_incursion(table: pa.Table, horizon_days: float, *, scenario: str | None = None) -> Figure:
+def time_to_incursion(table: pa.Table, horizon_days: float, *, scenario: str | None = None,
+                      total_runs: int | None = None) -> Figure:
     """Cumulative probability (1 - Kaplan-Meier survival) of a first incursion by day, 95 % CI band.
 
     First border clash and first regional war are drawn lighter for context; the y axis is zoomed
@@ -277,7 +281,7 @@ def time_to_incursion(table: pa.Table, horizon_days: float, *, scenario: str | N
         ax.grid(True, color="#E5E5E5", lw=0.7)
         ax.set_xlabel("day of the simulation")
         ax.set_ylabel("P(first event by day t) = 1 − Kaplan–Meier survival")
-        ax.set_title(_header("Time to first conventional incursion", scenario, n, horizon_days))
+        ax.set_title(_header("Time to first conventional incursion", scenario, n, horizon_days, total_runs))
         handles, labels = ax.get_legend_handles_labels()
         order = list(range(len(handles)))[2:][::-1] + [0, 1]       # incursion (and its CI), then context
         fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside lower center",
@@ -309,9 +313,13 @@ def _rung_colours() -> list:
     return [cmap(x) for x in np.linspace(0.12, 0.95, len(RUNGS))]
 
 
-def ladder_fan_chart(table: pa.Table, horizon_days: float, *, scenario: str | None = None) -> Figure:
-    """Stacked shares of runs on each escalation rung by day (calm at the bottom, severe on top)."""
-    shares = rung_shares(table)
+def ladder_fan_chart(table: pa.Table | None, horizon_days: float, *, scenario: str | None = None,
+                     shares: np.ndarray | None = None, n_runs: int | None = None) -> Figure:
+    """Stacked shares of runs on each escalation rung by day (calm at the bottom, severe on top).
+
+    ``shares`` (days x rungs) may come from aggregated counts instead of a table of runs."""
+    shares = rung_shares(table) if shares is None else np.asarray(shares, dtype=float)
+    n_runs = table.num_rows if n_runs is None else n_runs
     days = np.arange(1, shares.shape[0] + 1)
     with matplotlib.rc_context(_STYLE):
         fig = _figure(5.4)
@@ -324,7 +332,7 @@ def ladder_fan_chart(table: pa.Table, horizon_days: float, *, scenario: str | No
         ax.yaxis.set_major_formatter(_pct())
         ax.set_xlabel("day of the simulation (rung in force at the end of the day)")
         ax.set_ylabel("share of runs on the rung (%)")
-        ax.set_title(_header("Escalation ladder over time", scenario, table.num_rows, horizon_days))
+        ax.set_title(_header("Escalation ladder over time", scenario, n_runs, horizon_days))
         handles, labels = ax.get_legend_handles_labels()
         fig.legend(handles[::-1], labels[::-1], loc="outside right upper", frameon=False,
                    title=f"rung (share on day {days[-1]})")
@@ -337,11 +345,18 @@ def save_all_plots(results, folder: str | Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     summary, table = results.summary, results.table
     horizon, scenario = results.config.horizon_days, summary.get("scenario")
+    stats = getattr(results, "stats", None)
+    total = summary.get("n_runs", table.num_rows)
+    if stats is not None and stats.n_runs:  # the fan chart from every run's aggregated daily counts
+        fan = lambda: ladder_fan_chart(None, horizon, scenario=scenario,  # noqa: E731
+                                       shares=stats.rung_day_counts / stats.n_runs, n_runs=stats.n_runs)
+    else:
+        fan = lambda: ladder_fan_chart(table, horizon, scenario=scenario)  # noqa: E731
     builders = {
         "outcomes": lambda: outcome_probabilities(summary),
         "distributions": lambda: outcome_distributions(table, summary),
-        "time_to_incursion": lambda: time_to_incursion(table, horizon, scenario=scenario),
-        "ladder_fan": lambda: ladder_fan_chart(table, horizon, scenario=scenario),
+        "time_to_incursion": lambda: time_to_incursion(table, horizon, scenario=scenario, total_runs=total),
+        "ladder_fan": fan,
     }
     written = []
     for name, build in builders.items():

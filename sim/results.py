@@ -1,8 +1,12 @@
-"""From runs to a results folder: summary with Monte Carlo error, files written atomically.
+"""From runs to a results folder: streamed Parquet parts, an exact summary, resume after a crash.
 
-``summarize`` turns the runs table into the ``summary.json`` mapping; ``run_and_save`` runs a
-batch and writes ``runs.parquet``, ``summary.json``, ``config.yaml``, ``plots/`` and, last,
-``manifest.json`` (whose presence marks a complete folder); :func:`run` is the Python API.
+``run_and_save`` writes ``config.yaml`` first, then one Parquet part per chunk under
+``runs.parquet/`` the moment the chunk finishes, recording each part and its SHA-256 in
+``manifest.json`` as it goes. At the end it writes ``summary.json`` (from mergeable chunk
+statistics; quantiles from a second pass over the parts), the plots, and the final manifest with
+``"status": "complete"``. ``resume`` finishes a killed run in the same folder: parts listed in the
+manifest are verified and kept, unlisted ones recomputed; the rows and summary equal those of an
+uninterrupted run.
 
 >>> results = run("baseline", overrides=["experiment=smoke", "n_runs=20", "horizon_days=30"])
 >>> round(sum(entry["p"] for entry in results.summary["outcomes"].values()), 12)
@@ -12,53 +16,69 @@ batch and writes ``runs.parquet``, ``summary.json``, ``config.yaml``, ``plots/``
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 
 from sim import analysis, io, wep
-from sim.config import RunConfig, compose_run_config
+from sim.config import RunConfig, compose_run_config, run_config_from_mapping
 from sim.errors import ResultsError
 from sim.model import OUTCOME_CLASSES
 from sim.records import FIRST_EVENTS, METRIC_COLUMNS
-from sim.runner import run_batch
+from sim.runner import ChunkResult, RunFailed, drive, run_batch
+from sim.stats import BatchStats, exact_quantiles
 
-__all__ = ["SCHEMA_VERSION", "Results", "summarize", "run_and_save", "run", "load_results"]
+__all__ = ["SCHEMA_VERSION", "Results", "summarize", "summary_from_stats", "run_and_save", "resume", "run",
+           "load_results", "PLOT_ROWS"]
 
-SCHEMA_VERSION = 1
+log = logging.getLogger(__name__)
+SCHEMA_VERSION = 2
+PARTS_DIR = "runs.parquet"
+PLOT_ROWS = 200_000  # plots and Results.table use at most this many runs (the first ones)
+QUANTILES = (0.05, 0.5, 0.95)
 #: Cumulative tail classes (severity is nested, so these are sums of classes).
 CUMULATIVE = {
     "incursion_or_worse": ("conventional_incursion", "regional_war"),
     "limited_war_or_worse": ("limited_war", "conventional_incursion", "regional_war"),
 }
-_PACKAGES = ("numpy", "scipy", "simpy", "matplotlib", "hydra-core", "omegaconf", "pyarrow", "escalation-sim")
+_PACKAGES = ("numpy", "scipy", "simpy", "numba", "matplotlib", "hydra-core", "omegaconf", "pyarrow",
+             "escalation-sim")
 
 
 @dataclass(frozen=True)
 class Results:
-    """What a batch produced: the runs table, its summary, and where they were written."""
+    """A batch's summary and runs (all of them, or the first PLOT_ROWS when there are more)."""
 
     config: RunConfig
     table: pa.Table
     summary: dict
     wall_seconds: float
     folder: Path | None = None
+    stats: BatchStats | None = None
 
     def outcome(self, name: str) -> dict:
         return self.summary["outcomes"][name]
 
     def describe(self) -> str:
         """A plain-text table of outcome probabilities with 95 % CIs and their verbal band."""
-        lines = [f"scenario {self.config.scenario.name}: {self.config.n_runs} runs, "
-                 f"{self.config.horizon_days:g} days, seed {self.config.seed} ({self.wall_seconds:.1f} s)"]
-        for name, entry in self.summary["outcomes"].items():
+        s = self.summary
+        lines = [f"scenario {s['scenario']}: {s['n_runs']:,} runs, {s['horizon_days']:g} days, seed {s['seed']}, "
+                 f"engine {s['engine']} ({self.wall_seconds:.1f} s)"]
+        for name, entry in s["outcomes"].items():
             lo, hi = entry["ci95"]
             lines.append(f"  {name:<26} {entry['p']:7.2%}  [{lo:6.2%}, {hi:6.2%}]  {entry['words']}")
+        if s.get("runs_skipped"):
+            lines.append(f"  {s['runs_skipped']} runs failed and were skipped (see failures.json)")
+        if s.get("stopping"):
+            lines.append(f"  sequential stopping: {s['stopping']['reason']} after {s['n_runs']:,} runs")
         if self.folder is not None:
             lines.append(f"results: {self.folder}")
         return "\n".join(lines)
@@ -72,86 +92,221 @@ def _proportion(successes: int, n: int, yardstick: str) -> dict:
             "bands_in_ci": wep.describe_interval(float(lo), float(hi), yardstick)}
 
 
-def summarize(table: pa.Table, config: RunConfig) -> dict:
-    """The ``summary.json`` mapping: outcome probabilities (Wilson CIs) and metric summaries."""
-    n = table.num_rows
-    outcomes = np.asarray(table.column("outcome").to_numpy(zero_copy_only=False))
-    counts = {name: int((outcomes == name).sum()) for name in OUTCOME_CLASSES}
+def summary_from_stats(stats: BatchStats, config: RunConfig, quantiles: dict, *, skipped: int = 0,
+                       stopping: dict | None = None) -> dict:
+    """The ``summary.json`` mapping from merged statistics and exact quantiles."""
+    from scipy import stats as scipy_stats
+
+    n = stats.n_runs
+    if n == 0:
+        raise ResultsError("no run finished: nothing to summarise")
+    counts = dict(zip(OUTCOME_CLASSES, (int(c) for c in stats.outcome_counts)))
     summary = {
-        "schema_version": SCHEMA_VERSION,
-        "n_runs": n,
-        "seed": config.seed,
-        "scenario": config.scenario.name,
-        "engine": config.engine,
-        "horizon_days": config.horizon_days,
-        "uncertainty": config.uncertainty,
-        "sampling": config.sampling,
-        "yardstick": config.yardstick,
+        "schema_version": SCHEMA_VERSION, "n_runs": n, "runs_skipped": skipped, "seed": config.seed,
+        "scenario": config.scenario.name, "engine": config.engine, "horizon_days": config.horizon_days,
+        "uncertainty": config.uncertainty, "sampling": config.sampling, "yardstick": config.yardstick,
         "outcomes": {name: _proportion(counts[name], n, config.yardstick) for name in OUTCOME_CLASSES},
         "cumulative": {name: _proportion(sum(counts[c] for c in classes), n, config.yardstick)
                        for name, classes in CUMULATIVE.items()},
-        "event_within_horizon": {},
+        "event_within_horizon": {kind: _proportion(int(stats.event_counts[i]), n, config.yardstick)
+                                 for i, kind in enumerate(FIRST_EVENTS)},
         "metrics": {},
     }
-    for kind in FIRST_EVENTS:
-        days = table.column(f"first_{kind}_day").to_numpy()
-        summary["event_within_horizon"][kind] = _proportion(int(np.isfinite(days).sum()), n, config.yardstick)
-    for name in METRIC_COLUMNS:
-        values = table.column(name).to_numpy().astype(float)
-        if not np.isfinite(values).any():
+    if stopping is not None:
+        summary["stopping"] = stopping
+    for index, name in enumerate(METRIC_COLUMNS):
+        count, mean, m2 = int(stats.metric_n[index]), float(stats.metric_mean[index]), float(stats.metric_m2[index])
+        p05, p50, p95 = quantiles.get(name, [None] * 3)
+        if count == 0:
             summary["metrics"][name] = {"mean": None, "p05": None, "p50": None, "p95": None,
-                                        "ci95_mean": [None, None], "n": 0}
+                                        "ci95_mean": [None, None], "n": 0, "std": None}
             continue
-        stats = analysis.summarize_metric(values, nan_policy="omit")
-        summary["metrics"][name] = {"mean": stats.mean, "p05": stats.p05, "p50": stats.p50, "p95": stats.p95,
-                                    "ci95_mean": list(stats.ci95_mean), "n": stats.n, "std": stats.std}
+        std = float(np.sqrt(m2 / (count - 1))) if count > 1 else float("nan")
+        half = float(scipy_stats.t.ppf(0.975, count - 1)) * std / np.sqrt(count) if count > 1 else float("nan")
+        summary["metrics"][name] = {"mean": mean, "p05": p05, "p50": p50, "p95": p95,
+                                    "ci95_mean": [mean - half, mean + half], "n": count, "std": std}
     return summary
+
+
+def summarize(table: pa.Table, config: RunConfig) -> dict:
+    """The ``summary.json`` mapping of an in-memory table of runs."""
+    stats = BatchStats.from_table(table, horizon_days=config.horizon_days)
+    return summary_from_stats(stats, config, exact_quantiles(table, METRIC_COLUMNS, QUANTILES))
 
 
 def _write_config(path: Path, config: RunConfig) -> None:
     io.atomic_write_text(path, yaml.safe_dump(dict(config.resolved), sort_keys=False, allow_unicode=True))
 
 
+class _Manifest:
+    """The manifest while a run is under way: chunks recorded as they finish (throttled writes)."""
+
+    def __init__(self, folder: Path, config: RunConfig, existing: dict | None = None):
+        self.path = folder / "manifest.json"
+        self.data = existing or {
+            "schema_version": SCHEMA_VERSION, "status": "running", "seed": config.seed,
+            "scenario": config.scenario.name, "engine": config.engine, "chunk_size": config.chunk_size,
+            "n_runs": config.n_runs, "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "chunks": {},
+        }
+        self.data["status"] = "running"
+        self._written = 0.0
+
+    def record(self, result: ChunkResult) -> None:
+        if result.file is None:
+            return
+        self.data["chunks"][str(result.index)] = {"file": f"{PARTS_DIR}/{result.file}", "sha256": result.sha256,
+                                                  "rows": result.rows, "failed_runs": len(result.failures)}
+        if time.monotonic() - self._written >= 1.0:
+            self.write()
+
+    def write(self) -> None:
+        io.write_json(self.path, self.data)
+        self._written = time.monotonic()
+
+
+def _verified_done_chunks(folder: Path, manifest: dict, config: RunConfig) -> dict[int, BatchStats]:
+    """Chunks a killed run finished: verify each listed part; recompute unlisted ones."""
+    parts_dir = folder / PARTS_DIR
+    listed = {}
+    for key, entry in manifest.get("chunks", {}).items():
+        path = folder / entry["file"]
+        if not path.is_file():
+            raise ResultsError(f"{path}: listed in the manifest but missing; cannot resume safely")
+        if io.sha256_file(path) != entry["sha256"]:
+            raise ResultsError(f"{path}: contents differ from the manifest's hash (corrupt or foreign part)")
+        _check_part_identity(path, config, int(key))
+        listed[int(key)] = path
+    for path in sorted(parts_dir.glob("*.parquet")):
+        if path not in listed.values():
+            log.warning("%s is not in the manifest (the run stopped while writing it): recomputing", path.name)
+            path.unlink()
+    for stray in parts_dir.glob("*.tmp*"):
+        stray.unlink()
+    return {index: BatchStats.from_table(io.read_parquet(path), horizon_days=config.horizon_days)
+            for index, path in listed.items()}
+
+
+def _check_part_identity(path: Path, config: RunConfig, chunk_index: int) -> None:
+    stamps = pq.read_schema(path).metadata or {}
+    seed, chunk = stamps.get(b"sim.seed", b"").decode(), stamps.get(b"sim.chunk", b"").decode()
+    if seed != str(config.seed) or chunk != str(chunk_index):
+        raise ResultsError(f"{path}: a foreign part (seed {seed or '?'}, chunk {chunk or '?'}; "
+                           f"expected seed {config.seed}, chunk {chunk_index})")
+
+
+def _first_rows(paths: Sequence[Path], limit: int) -> pa.Table:
+    tables, rows = [], 0
+    for path in paths:
+        if rows >= limit:
+            break
+        table = io.read_parquet(path)
+        tables.append(table.slice(0, limit - rows))
+        rows += tables[-1].num_rows
+    return pa.concat_tables(tables)
+
+
 def run_and_save(config: RunConfig, folder: str | Path | None, *, progress: bool = True,
-                 workers: int | None = None) -> Results:
-    """Run a batch; when ``folder`` is given write the results folder (manifest last)."""
-    started = _dt.datetime.now(_dt.timezone.utc)
-    batch = run_batch(config, workers=workers, progress=progress)
-    summary = summarize(batch.table, config)
-    results = Results(config=config, table=batch.table, summary=summary, wall_seconds=batch.wall_seconds,
-                      folder=Path(folder) if folder is not None else None)
+                 workers: int | None = None, resuming: bool = False) -> Results:
+    """Run a batch; with a ``folder``, stream it there (manifest completed last)."""
     if folder is None:
-        return results
+        batch = run_batch(config, workers=workers, progress=progress)
+        _raise_if_nothing(batch.stats)
+        summary = summary_from_stats(batch.stats, config, exact_quantiles(batch.table, METRIC_COLUMNS, QUANTILES),
+                                     skipped=len(batch.failures), stopping=_stopping(config, batch.stats))
+        return Results(config, batch.table, summary, batch.wall_seconds, None, batch.stats)
+    started = time.perf_counter()
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    io.write_parquet(folder / "runs.parquet", batch.table)
+    parts_dir = folder / PARTS_DIR
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    skip: dict[int, BatchStats] = {}
+    existing = None
+    if resuming and (folder / "manifest.json").is_file():
+        existing = io.read_json(folder / "manifest.json", "manifest")
+        if existing.get("status") == "complete":
+            raise ResultsError(f"{folder}: already complete; nothing to resume")
+        if existing.get("status") == "failed":
+            raise ResultsError(f"{folder}: stopped on a failing run (see failures.json); rerun with on_error=skip")
+        skip = _verified_done_chunks(folder, existing, config)
+    elif not resuming:
+        _write_config(folder / "config.yaml", config)
+    manifest = _Manifest(folder, config, existing)
+    manifest.write()
+    try:
+        kept, stats, judged = drive(config, skip=skip, parts_dir=str(parts_dir), workers=workers,
+                                    on_chunk=manifest.record, progress=progress)
+    except RunFailed as error:  # keep what finished, say what failed, and stop
+        io.write_json(folder / "failures.json", {"failures": list(error.failures)})
+        manifest.data["status"] = "failed"
+        manifest.write()
+        raise RunFailed(f"{error} (traceback in {folder / 'failures.json'})", error.failures) from None
+    for result in kept:  # chunks judged (in index order) but not yet in the manifest's throttled copy
+        manifest.record(result)
+    chunks = {int(key): entry for key, entry in manifest.data["chunks"].items() if int(key) < judged}
+    manifest.data["chunks"] = {str(key): chunks[key] for key in sorted(chunks)}
+    part_paths = [folder / chunks[key]["file"] for key in sorted(chunks)]
+    _raise_if_nothing(stats)
+    failures = [failure for result in kept for failure in result.failures]
+    if resuming:
+        failures += _previous_failures(folder)
+    if failures:
+        io.write_json(folder / "failures.json", {"failures": sorted(failures, key=lambda f: f["run_index"])})
+    quantiles = exact_quantiles(part_paths, METRIC_COLUMNS, QUANTILES)
+    skipped = sum(entry.get("failed_runs", 0) for entry in chunks.values())
+    summary = summary_from_stats(stats, config, quantiles, skipped=skipped, stopping=_stopping(config, stats))
     io.write_json(folder / "summary.json", summary)
-    _write_config(folder / "config.yaml", config)
-    written = ["runs.parquet", "summary.json", "config.yaml"]
+    wall = time.perf_counter() - started
+    results = Results(config, _first_rows(part_paths, PLOT_ROWS), summary, wall, folder, stats)
+    written = ["summary.json", "config.yaml"] + (["failures.json"] if failures else [])
     if config.plots:
         from sim.plotting import save_all_plots
 
         written += [str(path.relative_to(folder)) for path in save_all_plots(results, folder / "plots")]
-    manifest = {
-        "schema_version": SCHEMA_VERSION,
-        "created_utc": started.isoformat(timespec="seconds"),
-        "command": sys.argv,
-        "n_runs": config.n_runs,
-        "seed": config.seed,
-        "scenario": config.scenario.name,
-        "engine": config.engine,
-        "chunk_size": config.chunk_size,
-        "n_chunks": batch.n_chunks,
-        "workers": batch.workers,
-        "wall_seconds": batch.wall_seconds,
-        "runs_per_second": config.n_runs / batch.wall_seconds if batch.wall_seconds > 0 else None,
-        "python": sys.version.split()[0],
-        "packages": io.package_versions(_PACKAGES),
+    manifest.data.update({
+        "status": "complete", "n_runs": stats.n_runs, "runs_skipped": skipped, "n_chunks": judged,
+        "command": sys.argv, "workers": workers or config.effective_workers, "executor": config.executor,
+        "wall_seconds": wall, "runs_per_second": stats.n_runs / wall if wall > 0 else None,
+        "resumed": bool(resuming) or bool(existing and existing.get("resumed")),
+        "python": sys.version.split()[0], "packages": io.package_versions(_PACKAGES),
         "git_commit": io.git_commit(Path(__file__).resolve().parents[1]),
         "files": {name: io.sha256_file(folder / name) for name in written},
-    }
-    io.write_json(folder / "manifest.json", manifest)
+    })
+    manifest.write()
     return results
+
+
+def _raise_if_nothing(stats: BatchStats | None) -> None:
+    if stats is None or stats.n_runs == 0:
+        raise ResultsError("every run failed: nothing to summarise (see failures.json)")
+
+
+def _previous_failures(folder: Path) -> list[dict]:
+    path = folder / "failures.json"
+    return io.read_json(path, "failures").get("failures", []) if path.is_file() else []
+
+
+def _stopping(config: RunConfig, stats: BatchStats) -> dict | None:
+    if not config.sequential:
+        return None
+    from sim.runner import halfwidth_reached
+
+    reached = halfwidth_reached(stats, config.stop_halfwidth)
+    return {"halfwidth_target": config.stop_halfwidth, "max_runs": config.max_runs,
+            "reason": "half-width reached" if reached else "max_runs reached", "runs_used": stats.n_runs}
+
+
+def resume(folder: str | Path, *, workers: int | None = None, progress: bool = True) -> Results:
+    """Finish a killed run in its own folder (same config, same seed, only missing chunks)."""
+    folder = Path(folder)
+    config_path = folder / "config.yaml"
+    if not config_path.is_file():
+        raise ResultsError(f"{folder}: no config.yaml here, so not a results folder that can be resumed")
+    try:
+        mapping = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ResultsError(f"{config_path}: unreadable ({type(error).__name__})") from None
+    config = run_config_from_mapping(mapping)
+    return run_and_save(config, folder, workers=workers, progress=progress, resuming=True)
 
 
 def run(scenario: str = "baseline", *, overrides: Sequence[str] = (), output_dir: str | Path | None = None,
@@ -165,7 +320,7 @@ def run(scenario: str = "baseline", *, overrides: Sequence[str] = (), output_dir
 
 
 def load_results(folder: str | Path) -> tuple[dict, pa.Table, dict]:
-    """Read a results folder back (summary, runs table, manifest), checking every file's hash."""
+    """Read a complete results folder back (summary, runs table, manifest), checking every file."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ResultsError(f"{folder}: not a results folder")
@@ -173,7 +328,16 @@ def load_results(folder: str | Path) -> tuple[dict, pa.Table, dict]:
     if manifest.get("schema_version") != SCHEMA_VERSION:
         raise ResultsError(f"{folder / 'manifest.json'}: schema_version {manifest.get('schema_version')!r}, "
                            f"expected {SCHEMA_VERSION}")
+    if manifest.get("status") != "complete":
+        raise ResultsError(f"{folder}: run not finished (status {manifest.get('status')!r}); "
+                           f"finish it with: python -m sim resume={folder}")
     io.verify_hashes(folder, manifest)
+    parts = {entry["file"]: entry["sha256"] for entry in manifest.get("chunks", {}).values()}
+    io.verify_hashes(folder, {"files": parts})
+    for path in sorted((folder / PARTS_DIR).glob("*.parquet")):
+        if f"{PARTS_DIR}/{path.name}" not in parts:
+            raise ResultsError(f"{path}: a part file the manifest does not list (foreign); refusing to mix it in")
     summary = io.read_json(folder / "summary.json", "summary")
-    table = io.read_parquet(folder / "runs.parquet")
+    ordered = [folder / entry["file"] for _, entry in sorted(manifest["chunks"].items(), key=lambda kv: int(kv[0]))]
+    table = pa.concat_tables([io.read_parquet(path) for path in ordered])
     return summary, table, manifest

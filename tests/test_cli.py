@@ -8,6 +8,7 @@ the real ``python -m sim`` / ``escalation-sim`` end to end.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -303,7 +304,9 @@ def test_e2e_smoke_run_writes_one_complete_folder(launched):
     assert folder.name in out  # describe() ends with "results: <folder>"
     manifest = _check_folder(folder, 60)
     assert manifest["n_runs"] == 60 and manifest["n_chunks"] == 3 and manifest["workers"] == 2
-    assert {"runs.parquet", "summary.json", "config.yaml"} <= set(manifest["files"])
+    assert {"summary.json", "config.yaml"} <= set(manifest["files"])
+    assert [entry["file"] for entry in manifest["chunks"].values()] == [
+        f"runs.parquet/part-{index:06d}.parquet" for index in range(3)]
     # Plots come from sim/plotting.py (another engineer's module, in progress when this was written).
     plots = sorted(path.relative_to(folder).as_posix() for path in (folder / "plots").glob("*"))
     png = [name for name in plots if name.endswith(".png")]
@@ -369,4 +372,7 @@ def test_a_failing_run_names_its_seed_exits_1_and_leaves_no_folder(tmp_path, mon
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1
     assert len(err) == 1 and "seed 99" in err[0] and "max_events_per_run" in err[0]
-    assert not (tmp_path / "results").exists() or not any((tmp_path / "results").iterdir())
+    (folder,) = (tmp_path / "results").iterdir()  # kept, marked failed, with the traceback
+    assert json.loads((folder / "manifest.json").read_text())["status"] == "failed"
+    failures = json.loads((folder / "failures.json").read_text())["failures"]
+    assert failures[0]["seed"] == 99 and "MaxEventsExceeded" in failures[0]["traceback"]

@@ -21,7 +21,8 @@ from sim.records import METRIC_COLUMNS
 from sim.results import CUMULATIVE, SCHEMA_VERSION, load_results, run_and_save
 
 N_RUNS = 30
-CORE_FILES = {"runs.parquet", "summary.json", "config.yaml"}
+CORE_FILES = {"summary.json", "config.yaml"}
+PART = "runs.parquet/part-000000.parquet"
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,11 @@ def copy(saved, tmp_path):
 def _rehash(folder, name):
     """Make the manifest agree with a damaged file, so the reader itself must notice."""
     manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["files"][name] = sio.sha256_file(folder / name)
+    if name.startswith("runs.parquet/"):
+        entry = next(e for e in manifest["chunks"].values() if e["file"] == name)
+        entry["sha256"] = sio.sha256_file(folder / name)
+    else:
+        manifest["files"][name] = sio.sha256_file(folder / name)
     (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
@@ -72,10 +77,12 @@ def _refused(folder, *names):
 def test_folder_holds_core_files_and_manifest_last(saved):
     results, folder = saved
     names = {path.name for path in folder.iterdir()}
-    assert names == CORE_FILES | {"manifest.json"}  # plots=false: no plots/ folder
+    assert names == CORE_FILES | {"manifest.json", "runs.parquet"}  # plots=false: no plots/ folder
+    assert (folder / PART).is_file()
     assert not [name for name in names if name.endswith(".tmp")]
     manifest = json.loads((folder / "manifest.json").read_text())
     assert set(manifest["files"]) == CORE_FILES
+    assert manifest["status"] == "complete" and manifest["chunks"]["0"]["file"] == PART
     assert manifest["schema_version"] == SCHEMA_VERSION
     assert manifest["n_runs"] == N_RUNS and manifest["seed"] == results.config.seed
     assert results.folder == folder
@@ -163,24 +170,36 @@ def test_truncated_summary_with_a_matching_hash_is_invalid_json_naming_the_file(
 
 
 def test_flipped_byte_in_runs_parquet_is_a_hash_mismatch_naming_it(copy):
-    path = copy / "runs.parquet"
+    path = copy / PART
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
-    message = _refused(copy, "runs.parquet", "sha256 mismatch")
+    message = _refused(copy, PART, "sha256 mismatch")
     assert "summary.json" not in message  # only the damaged file is named
 
 
 def test_corrupt_parquet_with_a_matching_hash_is_refused_naming_it(copy):
-    path = copy / "runs.parquet"
+    path = copy / PART
     path.write_bytes(path.read_bytes()[:-12])  # footer gone
-    _rehash(copy, "runs.parquet")
-    _refused(copy, "runs.parquet", "corrupt")
+    _rehash(copy, PART)
+    _refused(copy, PART, "corrupt")
 
 
 def test_missing_data_file_is_named(copy):
-    (copy / "runs.parquet").unlink()
-    _refused(copy, "runs.parquet", "missing")
+    (copy / PART).unlink()
+    _refused(copy, PART, "missing")
+
+
+def test_a_foreign_part_file_is_refused_not_mixed_in(copy):
+    shutil.copy(copy / PART, copy / "runs.parquet" / "part-000007.parquet")
+    _refused(copy, "part-000007.parquet", "foreign")
+
+
+def test_an_unfinished_run_is_refused_with_the_resume_command(copy):
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["status"] = "running"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    _refused(copy, "resume=")
 
 
 def test_missing_manifest_is_refused(copy):
