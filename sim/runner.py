@@ -216,8 +216,11 @@ def drive(config: RunConfig, *, skip: dict[int, BatchStats] | None = None, parts
 
     todo = (index for index in range(total) if index not in skip)
     with open_executor(config.executor, workers=workers, address=config.executor_address) as executor:
+        slots = workers
+        if config.executor == "dask" and config.executor_address:  # an existing cluster: its size counts
+            slots = max(workers, len(executor.scheduler_info().get("workers", {})))
         results = imap_unordered(executor, execute_chunk, ((config, index, parts_dir) for index in todo),
-                                 window=max(2, 2 * workers))
+                                 window=max(2, 2 * slots))
         try:
             judge_prefix()
             for result in results:
