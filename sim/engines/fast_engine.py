@@ -283,13 +283,17 @@ World = namedtuple("World", [
 # Random numbers: splitmix64 seeding, xoshiro256**, exact samplers
 # =============================================================================================
 
+#: Small compiled helpers are inlined into the kernels at the LLVM level: a call would pass the
+#: World's arrays as a hundred scalar arguments.
+_helper = njit(cache=True, forceinline=True)
+
 _U64 = np.uint64
 _GOLDEN = _U64(0x9E3779B97F4A7C15)
 _RUN_KEY = _U64(0xD1B54A32D192ED03)
 _STREAM_KEY = _U64(0xABC98388FB8FAC03)
 
 
-@njit(cache=True)
+@_helper
 def _mix64(z):
     """splitmix64's finaliser: a bijection of 64-bit words that scrambles every bit."""
     z = (z ^ (z >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
@@ -297,7 +301,7 @@ def _mix64(z):
     return z ^ (z >> _U64(31))
 
 
-@njit(cache=True)
+@_helper
 def _seed_streams(rng, seed, run_index):
     """Seed the run's six xoshiro256** states from (seed, run index, stream) only."""
     key = _mix64(_mix64(_U64(seed) + _GOLDEN) ^ (_U64(run_index) * _RUN_KEY))
@@ -308,12 +312,12 @@ def _seed_streams(rng, seed, run_index):
             rng[stream, j] = _mix64(state)
 
 
-@njit(cache=True)
+@_helper
 def _rotl(x, k):
     return (x << _U64(k)) | (x >> _U64(64 - k))
 
 
-@njit(cache=True)
+@_helper
 def _next64(rng, s):
     """xoshiro256** (Blackman and Vigna): the next 64-bit output of stream s."""
     s0, s1, s2, s3 = rng[s, 0], rng[s, 1], rng[s, 2], rng[s, 3]
@@ -329,26 +333,26 @@ def _next64(rng, s):
     return result
 
 
-@njit(cache=True)
+@_helper
 def _raw_uniform(rng, s):
     """Uniform on [0, 1) with 53 random bits."""
     return float(_next64(rng, s) >> _U64(11)) * (1.0 / 9007199254740992.0)
 
 
-@njit(cache=True)
+@_helper
 def _uniform(w, s):
     w.draws[D_UNIFORM] += 1.0
     return _raw_uniform(w.rng, s)
 
 
-@njit(cache=True)
+@_helper
 def _exponential(w, s, mean):
     """Exponential with the given mean (numpy's ``exponential(scale)``), by inversion."""
     w.draws[D_EXPONENTIAL] += 1.0
     return -math.log1p(-_raw_uniform(w.rng, s)) * mean
 
 
-@njit(cache=True)
+@_helper
 def _poisson_inversion(rng, s, lam):
     """Poisson by sequential inversion (one uniform): for small means."""
     u = _raw_uniform(rng, s)
@@ -362,7 +366,7 @@ def _poisson_inversion(rng, s, lam):
     return k
 
 
-@njit(cache=True)
+@_helper
 def _poisson_ptrs(rng, s, lam):
     """Poisson by Hoermann's transformed rejection with squeeze (PTRS, 1993): exact, any large mean."""
     slam = math.sqrt(lam)
@@ -385,7 +389,7 @@ def _poisson_ptrs(rng, s, lam):
             return int(k)
 
 
-@njit(cache=True)
+@_helper
 def _poisson(w, s, lam):
     """Poisson(lam); 0 without a draw when lam <= 0 (as ``rng.poisson(0)``)."""
     if lam <= 0.0:
@@ -404,20 +408,20 @@ def _poisson(w, s, lam):
 # =============================================================================================
 
 
-@njit(cache=True)
+@_helper
 def _first(w, column):
     """RunTally.first: remember the first day of an event."""
     if math.isnan(w.first[column]):
         w.first[column] = w.x[X_NOW]
 
 
-@njit(cache=True)
+@_helper
 def _notify(w):
     """BorderConflict.notify: every hazard clock is redrawn once the current event is done."""
     w.z[Z_NOTIFY] = 1
 
 
-@njit(cache=True)
+@_helper
 def _emit(w, kind):
     """BorderConflict.emit: count the event, note its first day, apply the ladder's moves."""
     z = w.z
@@ -440,7 +444,7 @@ def _emit(w, kind):
                 break
 
 
-@njit(cache=True)
+@_helper
 def _move_to(w, target):
     """BorderConflict.move_to: close the combat segment, account the rung's days, log the path."""
     x, z = w.x, w.z
@@ -463,7 +467,7 @@ def _move_to(w, target):
     _notify(w)
 
 
-@njit(cache=True)
+@_helper
 def _combat_rate(w):
     """BorderConflict.combat_rate: deaths per day at the current rung (ceasefire-damped)."""
     rate = w.par[P_COMBAT_AT_RUNG + w.z[Z_RUNG]]  # zero below a ground operation or when switched off
@@ -472,7 +476,7 @@ def _combat_rate(w):
     return rate
 
 
-@njit(cache=True)
+@_helper
 def _recent_deaths(w):
     """BorderConflict.recent_deaths: fading memory of interstate deaths plus the combat flow."""
     x = w.x
@@ -485,7 +489,7 @@ def _recent_deaths(w):
     return remembered
 
 
-@njit(cache=True)
+@_helper
 def _add_interstate_deaths(w, deaths):
     x = w.x
     x[X_PRESSURE] = _recent_deaths(w) + deaths
@@ -493,14 +497,14 @@ def _add_interstate_deaths(w, deaths):
     x[X_FLOW_SINCE] = x[X_NOW]
 
 
-@njit(cache=True)
+@_helper
 def _kill(w, category, deaths, interstate):
     w.fatal[category] += deaths
     if interstate and deaths != 0:
         _add_interstate_deaths(w, deaths)
 
 
-@njit(cache=True)
+@_helper
 def _close_combat_segment(w):
     """BorderConflict.close_combat_segment: fold the flow into memory; the segment's deaths are
     Poisson(rate x duration), accumulated as exposure and drawn (split by thinning) at the end."""
@@ -517,7 +521,7 @@ def _close_combat_segment(w):
     x[X_COMBAT_EXPOSURE] += rate * (now - start)
 
 
-@njit(cache=True)
+@_helper
 def _note_violence(w):
     """A strike or clash: last_violence moves, so the calm watch's deadline moves with it."""
     x = w.x
@@ -526,7 +530,7 @@ def _note_violence(w):
         x[X_CLOCK + SRC_CALM] = max(x[X_LAST_VIOLENCE], x[X_QUIET_FROM]) + w.par[P_CALM_DAYS]
 
 
-@njit(cache=True)
+@_helper
 def _schedule(w, when, kind, a, b):
     """A timed event (env.process(... timeout ...)) into the pending table."""
     z = w.z
@@ -548,7 +552,7 @@ def _schedule(w, when, kind, a, b):
         w.x[X_CLOCK + SRC_PENDING] = when
 
 
-@njit(cache=True)
+@_helper
 def _pop_pending(w):
     """Take the earliest pending event (FIFO among equal times); return its slot."""
     best = -1
@@ -572,7 +576,7 @@ def _pop_pending(w):
 # =============================================================================================
 
 
-@njit(cache=True)
+@_helper
 def _excitation(w):
     """BorderConflict.current_excitation."""
     x = w.x
@@ -582,7 +586,7 @@ def _excitation(w):
     return x[X_EXCITATION] * math.exp(-w.par[P_DECAY] * elapsed)
 
 
-@njit(cache=True)
+@_helper
 def _intensity(w):
     """BorderConflict.background_rate() + current_excitation()."""
     background = w.par[P_BACKGROUND]
@@ -591,7 +595,7 @@ def _intensity(w):
     return background + _excitation(w)
 
 
-@njit(cache=True)
+@_helper
 def _mass_casualty_deaths(w):
     """BorderConflict.mass_casualty_deaths: inverse CDF of the truncated power law, rounded."""
     lo, hi, alpha = w.par[P_MASS_MIN], w.par[P_MASS_MAX], w.par[P_MASS_ALPHA]
@@ -604,7 +608,7 @@ def _mass_casualty_deaths(w):
     return int(np.rint((lo ** e + u * (hi ** e - lo ** e)) ** (1.0 / e)))
 
 
-@njit(cache=True)
+@_helper
 def _attack(w, mass_flag, given_deaths):
     """BorderConflict.attack. mass_flag -1: decide by p_mass_casualty_attack; given_deaths -1: draw.
 
@@ -639,7 +643,7 @@ def _attack(w, mass_flag, given_deaths):
             _schedule(w, x[X_NOW] + _exponential(w, S_RESPONSE, par[P_STRIKE_DELAY]), PK_STRIKE, 0, 0)
 
 
-@njit(cache=True)
+@_helper
 def _strike(w):
     """BorderConflict.strike: deaths, decapitation, the ceasefire violation, perhaps retaliation."""
     x, z, par = w.x, w.z, w.par
@@ -669,7 +673,7 @@ def _strike(w):
             _schedule(w, x[X_NOW] + delay, PK_RETALIATION, 1 if decapitation else 0, 0)
 
 
-@njit(cache=True)
+@_helper
 def _clash(w, kind, major):
     """BorderConflict.clash (kind E_CLASH or E_RETALIATION): deaths, seizure, closures, violation."""
     z, par = w.z, w.par
@@ -698,7 +702,7 @@ def _clash(w, kind, major):
     _violation_may_collapse_ceasefire(w)
 
 
-@njit(cache=True)
+@_helper
 def _close_crossing(w, crossing):
     """BorderConflict.close_crossing, and the first timeout of reopen()."""
     x, z = w.x, w.z
@@ -712,7 +716,7 @@ def _close_crossing(w, crossing):
     _schedule(w, x[X_NOW] + delay, PK_PARTIAL, crossing, z[Z_GENERATION + crossing])
 
 
-@njit(cache=True)
+@_helper
 def _account_trade_closure(w, crossing):
     """BorderConflict.account_trade_closure."""
     x = w.x
@@ -724,7 +728,7 @@ def _account_trade_closure(w, crossing):
         x[X_SHUT_SINCE + crossing] = np.nan
 
 
-@njit(cache=True)
+@_helper
 def _reopen_stage(w, kind, crossing, generation):
     """BorderConflict.reopen after each timeout: partial reopening, then reopening to trade."""
     x, z = w.x, w.z
@@ -741,7 +745,7 @@ def _reopen_stage(w, kind, crossing, generation):
         _emit(w, E_TRADE)
 
 
-@njit(cache=True)
+@_helper
 def _weight_sums(w):
     """Sum of BorderConflict.mediator_weights() (China's grows with its stake) and of the base weights."""
     par = w.par
@@ -755,7 +759,7 @@ def _weight_sums(w):
     return now_sum, base_sum
 
 
-@njit(cache=True)
+@_helper
 def _mediation_offer(w):
     """BorderConflict.mediation_offer: pick the mediator, emit, perhaps a ceasefire."""
     par = w.par
@@ -780,7 +784,7 @@ def _mediation_offer(w):
         _start_ceasefire(w)
 
 
-@njit(cache=True)
+@_helper
 def _start_ceasefire(w):
     """BorderConflict.start_ceasefire: a new ceasefire, or a renewal of one that holds."""
     x, z = w.x, w.z
@@ -795,7 +799,7 @@ def _start_ceasefire(w):
         _notify(w)
 
 
-@njit(cache=True)
+@_helper
 def _collapse_ceasefire(w):
     """BorderConflict.collapse_ceasefire."""
     x, z = w.x, w.z
@@ -807,14 +811,14 @@ def _collapse_ceasefire(w):
     _notify(w)
 
 
-@njit(cache=True)
+@_helper
 def _violation_may_collapse_ceasefire(w):
     if w.z[Z_CEASEFIRE] and w.on[M_COLLAPSE]:
         if _uniform(w, S_DIPLOMACY) < w.par[P_P_COLLAPSE_VIOLATION]:
             _collapse_ceasefire(w)
 
 
-@njit(cache=True)
+@_helper
 def _chinese_nationals_attack(w):
     """BorderConflict.chinese_nationals_attack."""
     w.z[Z_CHINESE_ATTACKS] += 1
@@ -823,7 +827,7 @@ def _chinese_nationals_attack(w):
     _notify(w)
 
 
-@njit(cache=True)
+@_helper
 def _inject(w, kind, deaths):
     """BorderConflict.inject: a scenario event at its day (deaths -1: none given)."""
     z = w.z
@@ -844,7 +848,7 @@ def _inject(w, kind, deaths):
     _notify(w)
 
 
-@njit(cache=True)
+@_helper
 def _fire_pending(w):
     """The earliest scheduled event: strike_after, retaliation_after, reopen, inject."""
     slot = _pop_pending(w)
@@ -865,7 +869,7 @@ def _fire_pending(w):
 # =============================================================================================
 
 
-@njit(cache=True)
+@_helper
 def _hazard_rate(w, source):
     """The rate per day of a hazard source in the current state (the rate_per_day() callables)."""
     par, z = w.par, w.z
@@ -892,7 +896,7 @@ _SOURCE_MECHANISM = np.array([-1, M_TTP, M_CLASHES, M_MEDIATION, M_COLLAPSE, M_C
                               M_REGIONAL], np.int64)
 
 
-@njit(cache=True)
+@_helper
 def _redraw(w, source):
     """Draw a source's next time afresh at its current rate (inf when the rate is zero)."""
     x = w.x
@@ -907,7 +911,7 @@ def _redraw(w, source):
         x[X_CLOCK + source] = np.inf
 
 
-@njit(cache=True)
+@_helper
 def _redraw_all(w):
     """After notify(): every hazard process (and the thinning bound) draws afresh."""
     for source in (SRC_ATTACK, SRC_CLASH, SRC_OFFER, SRC_COLLAPSE, SRC_CHINESE, SRC_IRAN, SRC_CHINA):
@@ -920,7 +924,7 @@ def _redraw_all(w):
 # =============================================================================================
 
 
-@njit(cache=True)
+@_helper
 def _reset(w, seed, run_index, max_events, ie_kind, ie_day, ie_deaths, path_start):
     """BorderConflict.__init__ and start(): the state at day 0, the processes' first draws."""
     x, z, par = w.x, w.z, w.par
@@ -953,7 +957,7 @@ def _reset(w, seed, run_index, max_events, ie_kind, ie_day, ie_deaths, path_star
         x[X_CLOCK + SRC_CALM] = par[P_CALM_DAYS]
 
 
-@njit(cache=True)
+@_helper
 def _run(w, horizon):
     """env.run(until=horizon): take the earliest clock until the horizon; then finish()."""
     x, z, par = w.x, w.z, w.par
