@@ -125,33 +125,39 @@ def _combine(n_a: int, mean_a: float, m2_a: float, n_b: int, mean_b: float, m2_b
 
 
 def exact_quantiles(sources: Sequence[Path] | pa.Table, columns: Sequence[str], probabilities: Sequence[float],
-                    *, max_bytes: int = 256 * 2**20) -> dict[str, list[float | None]]:
+                    *, max_bytes: int = 512 * 2**20) -> dict[str, list[float | None]]:
     """Exact quantiles (numpy's default method, NaN ignored) of each column over all runs.
 
     ``sources`` is a table or the list of Parquet part files; columns are read a few at a time
-    so memory stays below about ``max_bytes`` whatever the number of runs.
+    into preallocated arrays, so memory stays below about ``max_bytes`` whatever the number of runs.
     """
     if isinstance(sources, pa.Table):
         n_rows = sources.num_rows
-        read = lambda names: {name: sources.column(name).to_numpy().astype(float) for name in names}  # noqa: E731
+
+        def read(names):
+            return {name: sources.column(name).to_numpy().astype(float) for name in names}
     else:
         n_rows = sum(pq.ParquetFile(path).metadata.num_rows for path in sources)
 
         def read(names):
-            pieces = {name: [] for name in names}
+            arrays = {name: np.empty(n_rows) for name in names}
+            offset = 0
             for path in sources:
                 part = pq.read_table(path, columns=list(names))
                 for name in names:
-                    pieces[name].append(part.column(name).to_numpy().astype(float))
-            return {name: np.concatenate(values) if values else np.empty(0) for name, values in pieces.items()}
+                    arrays[name][offset:offset + part.num_rows] = part.column(name).to_numpy()
+                offset += part.num_rows
+            return arrays
 
     per_batch = max(1, int(max_bytes // max(1, 8 * n_rows)))
     result: dict[str, list[float | None]] = {}
     for start in range(0, len(columns), per_batch):
         names = list(columns[start:start + per_batch])
-        for name, values in read(names).items():
-            finite = values[np.isfinite(values)]
+        arrays = read(names)
+        for name in names:
+            values = arrays.pop(name)
+            finite = values[np.isfinite(values)] if np.isnan(values).any() else values
             result[name] = ([float(q) for q in np.quantile(finite, probabilities)] if finite.size
                             else [None] * len(probabilities))
-            del finite
+            del values, finite
     return result

@@ -1,0 +1,60 @@
+"""Mergeable chunk statistics equal the statistics of all rows at once; quantiles are exact."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from sim.config import compose_run_config
+from sim.io import write_parquet
+from sim.records import METRIC_COLUMNS
+from sim.runner import run_batch
+from sim.stats import BatchStats, exact_quantiles
+
+
+@pytest.fixture(scope="module")
+def table():
+    config = compose_run_config(["experiment=smoke", "n_runs=90", "horizon_days=120", "chunk_size=30"])
+    return run_batch(config, workers=1, progress=False).table
+
+
+def test_merged_chunk_stats_equal_the_whole_tables(table):
+    whole = BatchStats.from_table(table, horizon_days=120)
+    parts = [BatchStats.from_table(table.slice(start, 30), horizon_days=120) for start in (0, 30, 60)]
+    merged = BatchStats.merge_all(parts, horizon_days=120)
+    assert merged.n_runs == whole.n_runs == 90
+    for name in ("outcome_counts", "event_counts", "metric_n", "rung_day_counts", "first_day_counts"):
+        assert np.array_equal(getattr(merged, name), getattr(whole, name)), name
+    np.testing.assert_allclose(merged.metric_mean, whole.metric_mean, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(merged.metric_m2, whole.metric_m2, rtol=1e-9, atol=1e-6)
+
+
+def test_metric_moments_match_numpy(table):
+    stats = BatchStats.from_table(table, horizon_days=120)
+    for index, name in enumerate(METRIC_COLUMNS):
+        values = table.column(name).to_numpy().astype(float)
+        finite = values[np.isfinite(values)]
+        assert stats.metric_n[index] == finite.size
+        if finite.size:
+            assert stats.metric_mean[index] == pytest.approx(finite.mean(), rel=1e-12, abs=1e-12)
+            assert stats.metric_m2[index] == pytest.approx(((finite - finite.mean()) ** 2).sum(), rel=1e-9, abs=1e-9)
+
+
+def test_quantiles_from_parts_equal_quantiles_from_the_table(table, tmp_path):
+    paths = []
+    for index, start in enumerate((0, 30, 60)):
+        paths.append(tmp_path / f"part-{index}.parquet")
+        write_parquet(paths[-1], table.slice(start, 30))
+    columns = list(METRIC_COLUMNS)
+    from_parts = exact_quantiles(paths, columns, (0.05, 0.5, 0.95), max_bytes=8 * 90 * 2)  # 2 columns a pass
+    from_table = exact_quantiles(table, columns, (0.05, 0.5, 0.95))
+    assert from_parts == from_table
+    days = table.column("fatalities_total").to_numpy().astype(float)
+    assert from_table["fatalities_total"] == pytest.approx(list(np.quantile(days, [0.05, 0.5, 0.95])))
+
+
+def test_daily_rung_counts_add_up_to_the_runs(table):
+    stats = BatchStats.from_table(table, horizon_days=120)
+    assert np.all(stats.rung_day_counts.sum(axis=1) == 90)
+    assert stats.rung_day_counts.shape == (120, 6)
