@@ -1,6 +1,7 @@
 """Each shipped scenario moves what its name promises, beyond Monte Carlo noise, and the
 baseline honours the scenario matrix's judgements. Runs share seeds (common random numbers),
-so differences are paired by run index."""
+so differences are paired by run index. The compiled engine runs them (it is the SimPy engine in
+law: tests/test_engine_equivalence.py), which buys many more runs for the same time."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from sim.config import compose_run_config
 from sim.runner import run_batch
 from sim.wep import term_range
 
-N_RUNS = 1500
+N_RUNS = 20_000
 SEED = 777
 
 
 def _run(scenario: str):
-    config = compose_run_config([f"scenario={scenario}", f"n_runs={N_RUNS}", f"seed={SEED}", "chunk_size=250"])
+    config = compose_run_config([f"scenario={scenario}", f"n_runs={N_RUNS}", f"seed={SEED}", "engine=fast",
+                                 "chunk_size=5000"])
     return run_batch(config, progress=False).table
 
 

@@ -12,8 +12,17 @@ How the SimPy processes become one compiled event loop (``_run``):
   nationals, Iran's and China's involvement) are next-event clocks. Where the SimPy engine calls
   ``notify()`` (rung change, ceasefire start or end, attack on Chinese nationals, injected event)
   every clock is redrawn at the new state's rate -- exact by memorylessness, as in SimPy.
-* **TTP attacks** are the same Hawkes process by thinning (Ogata): the bound is the intensity
-  now, recomputed after every candidate and every state change.
+* **TTP attacks** are the same Hawkes process in its exact birth-death form instead of SimPy's
+  thinning. With an exponential kernel, the excitation is the decay rate times the number of
+  pending offspring of past attacks: each attack begets Poisson(branching ratio) offspring, each
+  after an Exp(decay) delay (the cluster representation of Hawkes and Oakes), and by
+  memorylessness only their count matters; the stationary start is Poisson(initial excitation /
+  decay) pending offspring. The intensity, background + decay x offspring, is then constant
+  between events: the next attack is one exponential clock, redrawn after every attack and state
+  change, and it is an offspring's with chance decay x offspring / intensity. Same law (the known
+  answers and the equivalence tests check it); thinning would need an exp() per candidate on a
+  serial dependency chain, which alone took twice the time of all the run's random variates.
+  Runs of attacks with nothing else between them take a hot loop, ``_attack_burst``.
 * **Scheduled events** (strike after its delay, retaliation after its delay, a crossing's
   partial and trade reopening with generation counters, injected events) sit in a small pending
   table; the calm watch is a deterministic deadline.
@@ -44,14 +53,15 @@ from collections import namedtuple
 
 import numpy as np
 import pyarrow as pa
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
 from sim.engines.simpy_engine import _COMBAT_RATE_KEYS, MaxEventsExceeded
 from sim.model import (CROSSINGS, INITIAL_EVENT_KINDS, LADDER_EVENTS, MECHANISMS, MEDIATORS, OUTCOME_CLASSES,
                        RUNG_INDEX, RUNGS, classify_outcome_codes, prepare_inputs)
 from sim.records import COUNT_COLUMNS, FATALITY_CATEGORIES, FIRST_EVENTS, PARAM_PREFIX, schema
 
-__all__ = ["EMIT_KINDS", "simulate_chunk", "warm_up", "variate_floor", "DRAW_STATS"]
+__all__ = ["EMIT_KINDS", "DRAW_STATS", "simulate_chunk", "warm_up", "variate_counts", "variate_floor"]
 
 # =============================================================================================
 # Vocabulary -> integer codes, all derived from sim.model / sim.records (never a second list)
@@ -86,19 +96,6 @@ N_CROSSINGS = len(CROSSINGS)
 N_MEDIATORS = len(MEDIATORS)
 MED_CHINA = MEDIATORS.index("china")
 
-M_TTP = MECHANISMS.index("ttp_attacks")
-M_MASS = MECHANISMS.index("mass_casualty_attacks")
-M_STRIKES = MECHANISMS.index("cross_border_strikes")
-M_RETALIATION = MECHANISMS.index("retaliation")
-M_CLASHES = MECHANISMS.index("spontaneous_clashes")
-M_SEIZURES = MECHANISMS.index("seizures")
-M_CROSSINGS = MECHANISMS.index("crossings")
-M_MEDIATION = MECHANISMS.index("mediation")
-M_COLLAPSE = MECHANISMS.index("ceasefire_collapse")
-M_CALM = MECHANISMS.index("calm_steps_down")
-M_CHINESE = MECHANISMS.index("chinese_nationals_attacks")
-M_REGIONAL = MECHANISMS.index("regional_involvement")
-
 I_ATTACK = INITIAL_EVENT_KINDS.index("attack")
 I_MASS = INITIAL_EVENT_KINDS.index("mass_casualty_attack")
 I_STRIKE = INITIAL_EVENT_KINDS.index("strike")
@@ -108,35 +105,9 @@ I_CEASEFIRE = INITIAL_EVENT_KINDS.index("ceasefire")
 I_CHINESE = INITIAL_EVENT_KINDS.index("attack_on_chinese_nationals")
 
 N_FIRST = len(FIRST_EVENTS)
-F_DECAPITATION = FIRST_EVENTS.index("decapitation_strike")
-F_CLASH = FIRST_EVENTS.index("clash")
-F_CHINA_OFFER = FIRST_EVENTS.index("china_mediation_offer")
-F_INCURSION = FIRST_EVENTS.index("incursion")
-F_REGIONAL = FIRST_EVENTS.index("regional_war")
-#: first_<kind>_day column an emitted kind fills (-1: none), as RunTally.first(kind) in emit().
-FIRST_OF_EMIT = np.array([FIRST_EVENTS.index(k) if k in FIRST_EVENTS else -1 for k in EMIT_KINDS], np.int64)
 
 N_COUNTS = len(COUNT_COLUMNS)
-C_ATTACKS = COUNT_COLUMNS.index("attacks")
-C_MASS = COUNT_COLUMNS.index("mass_casualty_attacks")
-C_STRIKES = COUNT_COLUMNS.index("strikes")
-C_DECAPITATION = COUNT_COLUMNS.index("decapitation_strikes")
-C_CIVILIAN_HARM = COUNT_COLUMNS.index("civilian_harm_strikes")
-C_RETALIATIONS = COUNT_COLUMNS.index("retaliations")
-C_CLASHES = COUNT_COLUMNS.index("clashes")
-C_SEIZURES = COUNT_COLUMNS.index("seizures")
-C_CLOSURES = COUNT_COLUMNS.index("closures")
-C_OFFERS = COUNT_COLUMNS.index("mediation_offers")
-C_CEASEFIRES = COUNT_COLUMNS.index("ceasefires")
-C_COLLAPSES = COUNT_COLUMNS.index("ceasefire_collapses")
-C_CHINESE = COUNT_COLUMNS.index("attacks_on_chinese_nationals")
-
 N_FATAL = len(FATALITY_CATEGORIES)
-K_TTP = FATALITY_CATEGORIES.index("ttp_violence")
-K_PAK = FATALITY_CATEGORIES.index("pak_military")
-K_AFGHAN = FATALITY_CATEGORIES.index("afghan_forces")
-K_CIVILIANS = FATALITY_CATEGORIES.index("civilians")
-K_MILITANTS = FATALITY_CATEGORIES.index("militants_in_strikes")
 
 # Random sub-streams, as BorderConflict.__init__ spawns them (same order).
 S_ATTACKS, S_RESPONSE, S_CLASHES, S_CROSSINGS, S_DIPLOMACY, S_LADDER = range(6)
@@ -168,6 +139,10 @@ _RAW = (
 )
 # Blocks: a value per rung / crossing / mediator, precomputed with the SimPy engine's formula.
 _BLOCKS = (
+    ("offspring_mean", 1),                 # excitation_jump / excitation_decay_per_day: the branching ratio
+    ("offspring_table", 5),                # Poisson(offspring_mean) CDF at 0..3 and probability of 3
+    ("mass_casualty_powers", 3),           # min ** e, max ** e - min ** e, 1 / e with e = 1 - alpha
+    ("initial_offspring_mean", 1),         # initial_excitation / excitation_decay_per_day
     ("strike_chance_at_rung", N_RUNGS),    # p_strike_after_attack x strike_multiplier_per_rung ** rung
     ("mediation_escalation", N_RUNGS),     # mediation_multiplier_per_rung ** (rung - 1)
     ("combat_rate_at_rung", N_RUNGS),      # combat deaths per day at the rung (0 below, or switched off)
@@ -181,9 +156,7 @@ for _name, _width in _BLOCKS:  # a block's name is the column of its first eleme
     N_PARAMS += _width
 
 P_BACKGROUND = _COLUMN["attack_background_per_day"]
-P_JUMP = _COLUMN["excitation_jump"]
 P_DECAY = _COLUMN["excitation_decay_per_day"]
-P_EXCITATION0 = _COLUMN["initial_excitation"]
 P_ORDINARY_MEAN = _COLUMN["ordinary_attack_fatalities_mean"]
 P_RET_FACTIONAL = _COLUMN["retaliation_factional_multiplier"]
 P_P_MASS = _COLUMN["p_mass_casualty_attack"]
@@ -230,14 +203,19 @@ P_CHINESE_PER_YEAR = _COLUMN["chinese_nationals_attacks_per_year"]
 P_IRAN_PER_YEAR = _COLUMN["iran_involvement_per_year_in_incursion"]
 P_IRAN_POSTURE = _COLUMN["iran_posture_multiplier"]
 P_CHINA_PER_YEAR = _COLUMN["china_involvement_per_year_in_incursion"]
+P_OFFSPRING_MEAN = _COLUMN["offspring_mean"]
+P_OFFSPRING_TABLE = _COLUMN["offspring_table"]
+P_OFFSPRING0_MEAN = _COLUMN["initial_offspring_mean"]
+P_MASS_POWERS = _COLUMN["mass_casualty_powers"]
 P_STRIKE_AT_RUNG = _COLUMN["strike_chance_at_rung"]
 P_ESCALATION_AT_RUNG = _COLUMN["mediation_escalation"]
 P_COMBAT_AT_RUNG = _COLUMN["combat_rate_at_rung"]
 P_TRADE_LOSS = _COLUMN["trade_loss_per_day"]
 P_WEIGHT = _COLUMN["mediator_weight"]
+P_LADDER = N_PARAMS  # then one column per ladder move (its probability), in the lad index's order
 
 # =============================================================================================
-# State of one run: float slots x[], integer slots z[], next-event clocks
+# State of one run: float slots x[], integer slots z[], next-event clocks, the run's tallies
 # =============================================================================================
 
 # Event sources of the loop; their next times live in x[X_CLOCK + source]. At equal times the
@@ -245,19 +223,82 @@ P_WEIGHT = _COLUMN["mediator_weight"]
 SRC_PENDING, SRC_ATTACK, SRC_CLASH, SRC_OFFER, SRC_COLLAPSE, SRC_CALM, SRC_CHINESE, SRC_IRAN, SRC_CHINA = range(9)
 N_SOURCES = 9
 
-(X_NOW, X_RUNG_SINCE, X_CF_SINCE, X_EXCITATION, X_EXCITATION_TIME, X_PRESSURE, X_PRESSURE_TIME, X_COMBAT_SINCE,
- X_FLOW_SINCE, X_LAST_VIOLENCE, X_QUIET_FROM, X_DAYS_CF, X_TRADE_LOSS, X_COMBAT_EXPOSURE, X_ATTACK_BOUND) = range(15)
-X_CLOCK = 15
+# Variate counters (per run): what the benchmark's floor must draw to match the engine
+DRAW_STATS = ("uniform", "exponential", "poisson_small", "poisson_small_mean_sum", "poisson_large",
+              "poisson_large_mean_sum", "poisson_offspring", "poisson_offspring_mean_sum")
+(D_UNIFORM, D_EXPONENTIAL, D_POISSON_SMALL, D_POISSON_SMALL_SUM, D_POISSON_LARGE, D_POISSON_LARGE_SUM,
+ D_POISSON_OFFSPRING, D_POISSON_OFFSPRING_SUM) = range(8)
+N_DRAW_STATS = 8
+
+(X_NOW, X_RUNG_SINCE, X_CF_SINCE, X_PRESSURE, X_PRESSURE_TIME, X_COMBAT_SINCE, X_FLOW_SINCE, X_LAST_VIOLENCE,
+ X_QUIET_FROM, X_DAYS_CF, X_TRADE_LOSS, X_COMBAT_EXPOSURE, X_ATTACK_RATE, X_NEXT_OTHER) = range(14)
+GAP_BATCH = 16                               # standard exponentials for TTP attacks, drawn ahead
+X_GAPS = 14                                  # the pool of them: x[X_GAPS + k], k < z[Z_GAPS_LEFT]
+X_CLOCK = X_GAPS + GAP_BATCH                 # per source: its next time (inf: none)
 X_SHUT_SINCE = X_CLOCK + N_SOURCES           # per crossing: day it shut to trade (NaN: open to trade)
 X_DAYS_CLOSED = X_SHUT_SINCE + N_CROSSINGS   # per crossing
-N_X = X_DAYS_CLOSED + N_CROSSINGS
+X_FIRST = X_DAYS_CLOSED + N_CROSSINGS        # per FIRST_EVENTS kind: first day (NaN: not yet)
+X_DAYS_AT = X_FIRST + len(FIRST_EVENTS)      # per rung
+X_DRAWS = X_DAYS_AT + N_RUNGS                # per DRAW_STATS entry
+N_X = X_DRAWS + N_DRAW_STATS
 
 (Z_RUNG, Z_CEASEFIRE, Z_CHINESE_ATTACKS, Z_EVENTS, Z_MAX_EVENTS, Z_NOTIFY, Z_ORDINARY_ATTACKS, Z_STATUS, Z_SEQ,
- Z_PENDING, Z_PATH_POS) = range(11)
-Z_CROSSING_STATE = 11                        # per crossing: OPEN / PARTIAL / CLOSED
-Z_GENERATION = Z_CROSSING_STATE + N_CROSSINGS  # per crossing: closures so far (reopen_after checks it)
-N_Z = Z_GENERATION + N_CROSSINGS
+ Z_PENDING, Z_PENDING_CAPACITY, Z_PATH_POS, Z_PATH_CAPACITY, Z_CLOCKS_CHANGED, Z_NEXT_OTHER_SOURCE,
+ Z_OFFSPRING, Z_GAPS_LEFT) = range(17)
+Z_CROSSING_STATE = 17                          # per crossing: OPEN / PARTIAL / CLOSED
+Z_GENERATION = Z_CROSSING_STATE + N_CROSSINGS  # per crossing: closures so far (reopen() checks it)
+Z_COUNTS = Z_GENERATION + N_CROSSINGS          # per COUNT_COLUMNS entry
+Z_FATAL = Z_COUNTS + len(COUNT_COLUMNS)        # per FATALITY_CATEGORIES entry
+Z_ON = Z_FATAL + len(FATALITY_CATEGORIES)      # per MECHANISMS entry: 1 when switched on
+N_Z = Z_ON + len(MECHANISMS)
 OPEN, PARTIAL, CLOSED = 0, 1, 2
+
+# Slots of the tallies (RunTally's dicts), by name
+F_DECAPITATION = X_FIRST + FIRST_EVENTS.index("decapitation_strike")
+F_CLASH = X_FIRST + FIRST_EVENTS.index("clash")
+F_CHINA_OFFER = X_FIRST + FIRST_EVENTS.index("china_mediation_offer")
+F_INCURSION = X_FIRST + FIRST_EVENTS.index("incursion")
+F_REGIONAL = X_FIRST + FIRST_EVENTS.index("regional_war")
+#: the first-day slot an emitted kind fills (-1: none), as RunTally.first(kind) in emit()
+FIRST_OF_EMIT = np.array([X_FIRST + FIRST_EVENTS.index(k) if k in FIRST_EVENTS else -1 for k in EMIT_KINDS],
+                         np.int64)
+C_ATTACKS = Z_COUNTS + COUNT_COLUMNS.index("attacks")
+C_MASS = Z_COUNTS + COUNT_COLUMNS.index("mass_casualty_attacks")
+C_STRIKES = Z_COUNTS + COUNT_COLUMNS.index("strikes")
+C_DECAPITATION = Z_COUNTS + COUNT_COLUMNS.index("decapitation_strikes")
+C_CIVILIAN_HARM = Z_COUNTS + COUNT_COLUMNS.index("civilian_harm_strikes")
+C_RETALIATIONS = Z_COUNTS + COUNT_COLUMNS.index("retaliations")
+C_CLASHES = Z_COUNTS + COUNT_COLUMNS.index("clashes")
+C_SEIZURES = Z_COUNTS + COUNT_COLUMNS.index("seizures")
+C_CLOSURES = Z_COUNTS + COUNT_COLUMNS.index("closures")
+C_OFFERS = Z_COUNTS + COUNT_COLUMNS.index("mediation_offers")
+C_CEASEFIRES = Z_COUNTS + COUNT_COLUMNS.index("ceasefires")
+C_COLLAPSES = Z_COUNTS + COUNT_COLUMNS.index("ceasefire_collapses")
+C_CHINESE = Z_COUNTS + COUNT_COLUMNS.index("attacks_on_chinese_nationals")
+K_TTP = Z_FATAL + FATALITY_CATEGORIES.index("ttp_violence")
+K_PAK = Z_FATAL + FATALITY_CATEGORIES.index("pak_military")
+K_AFGHAN = Z_FATAL + FATALITY_CATEGORIES.index("afghan_forces")
+K_CIVILIANS = Z_FATAL + FATALITY_CATEGORIES.index("civilians")
+K_MILITANTS = Z_FATAL + FATALITY_CATEGORIES.index("militants_in_strikes")
+M_TTP = Z_ON + MECHANISMS.index("ttp_attacks")
+M_MASS = Z_ON + MECHANISMS.index("mass_casualty_attacks")
+M_STRIKES = Z_ON + MECHANISMS.index("cross_border_strikes")
+M_RETALIATION = Z_ON + MECHANISMS.index("retaliation")
+M_CLASHES = Z_ON + MECHANISMS.index("spontaneous_clashes")
+M_SEIZURES = Z_ON + MECHANISMS.index("seizures")
+M_CROSSINGS = Z_ON + MECHANISMS.index("crossings")
+M_MEDIATION = Z_ON + MECHANISMS.index("mediation")
+M_COLLAPSE = Z_ON + MECHANISMS.index("ceasefire_collapse")
+M_CALM = Z_ON + MECHANISMS.index("calm_steps_down")
+M_CHINESE = Z_ON + MECHANISMS.index("chinese_nationals_attacks")
+M_REGIONAL = Z_ON + MECHANISMS.index("regional_involvement")
+
+# The ladder (one int array per chunk): for key = rung x N_EMIT + event, its moves are
+# lad[LAD_TARGET + j] for j in lad[LAD_START + key] .. lad[LAD_END + key] - 1, with probability
+# par[P_LADDER + j] (per run: the transition parameters may be sampled).
+LAD_START = 0
+LAD_END = N_RUNGS * N_EMIT
+LAD_TARGET = 2 * N_RUNGS * N_EMIT
 
 # Run status (why the kernel stopped early)
 ST_OK, ST_PENDING_FULL, ST_PATH_FULL, ST_MAX_EVENTS = 0, 1, 2, 3
@@ -265,27 +306,51 @@ ST_OK, ST_PENDING_FULL, ST_PATH_FULL, ST_MAX_EVENTS = 0, 1, 2, 3
 # Pending table: pend_t[slot] (inf = free) and pend_i[slot] = (kind, a, b, sequence)
 PK_STRIKE, PK_RETALIATION, PK_PARTIAL, PK_TRADE, PK_INJECT = range(5)
 
-# Variate counters (per run): what the benchmark's floor must draw to match the engine
-DRAW_STATS = ("uniform", "exponential", "poisson_small", "poisson_small_mean_sum", "poisson_large",
-              "poisson_large_mean_sum")
-D_UNIFORM, D_EXPONENTIAL, D_POISSON_SMALL, D_POISSON_SMALL_SUM, D_POISSON_LARGE, D_POISSON_LARGE_SUM = range(6)
-N_DRAW_STATS = 6
 POISSON_INVERSION_BELOW = 10.0  # Poisson means below this: inversion; above: Hoermann's PTRS
+INITIAL_PENDING_CAPACITY = 32    # pending-table slots per run (doubled, and the run re-run, when full)
+INITIAL_PATH_ROWS_PER_RUN = 16   # rung-path rows per run in a chunk's buffer (doubled likewise)
 
+#: One run's world as the compiled helpers see it: typed pointers into the kernel's arrays,
+#: indexed like 1-D arrays. Pointers, not arrays: numba reference-counts every array in a tuple
+#: passed to a helper (two calls per array per call, not pruned), which made the engine 20 times
+#: slower than its random variates. Capacities of the pending table and the path buffer are in z.
 World = namedtuple("World", [
-    "x", "z", "par", "on", "rng", "draws",                 # state, parameters, switches, streams, counters
-    "counts", "fatal", "first", "days_at",                 # this run's row of the outputs
-    "lad_start", "lad_end", "lad_target", "lad_prob",      # the ladder: (rung, event) -> moves
-    "pend_t", "pend_i", "path_t", "path_r",                # pending table, the chunk's rung-path buffer
+    "x",       # float64[N_X]: float state and the run's float tallies
+    "z",       # int64[N_Z]: integer state, counts, fatalities, switches, capacities
+    "par",     # float64[n_columns]: this run's parameters (then its ladder probabilities)
+    "rng",     # uint64[6 x 4]: the six xoshiro256** streams, stream s at 4 s .. 4 s + 3
+    "lad",     # int64: the ladder's (rung, event) -> moves index (LAD_START, LAD_END, LAD_TARGET)
+    "pend_t",  # float64[capacity]: pending events' times (inf: free slot)
+    "pend_i",  # int64[capacity x 4]: pending events' (kind, a, b, sequence) at 4 slot ..
+    "path",    # float64[capacity x 2]: the chunk's rung paths, (entry day, rung) at 2 position ..
 ])
+
+
+@intrinsic
+def _address_as_pointer(typingctx, address, dtype):
+    """An integer address as a typed pointer."""
+    signature = types.CPointer(dtype.dtype)(address, dtype)
+
+    def codegen(context, builder, sig, args):
+        return builder.inttoptr(args[0], context.get_value_type(sig.return_type))
+
+    return signature, codegen
+
+
+@njit(cache=True)
+def _pointer(array):
+    """A typed pointer to a C-contiguous array's data. Valid while the array lives: the kernels
+    make pointers to their own arguments and locals only and drop them before returning."""
+    return _address_as_pointer(array.ctypes.data, array.dtype)
+
 
 # =============================================================================================
 # Random numbers: splitmix64 seeding, xoshiro256**, exact samplers
 # =============================================================================================
 
-#: Small compiled helpers are inlined into the kernels at the LLVM level: a call would pass the
-#: World's arrays as a hundred scalar arguments.
-_helper = njit(cache=True, forceinline=True)
+#: Tiny leaf functions of the random-number generator, inlined by LLVM wherever they are called
+#: (a call would spill every floating-point register around it in the hot loop).
+_leaf = njit(cache=True, forceinline=True)
 
 _U64 = np.uint64
 _GOLDEN = _U64(0x9E3779B97F4A7C15)
@@ -293,7 +358,7 @@ _RUN_KEY = _U64(0xD1B54A32D192ED03)
 _STREAM_KEY = _U64(0xABC98388FB8FAC03)
 
 
-@_helper
+@njit(cache=True)
 def _mix64(z):
     """splitmix64's finaliser: a bijection of 64-bit words that scrambles every bit."""
     z = (z ^ (z >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
@@ -301,7 +366,7 @@ def _mix64(z):
     return z ^ (z >> _U64(31))
 
 
-@_helper
+@njit(cache=True)
 def _seed_streams(rng, seed, run_index):
     """Seed the run's six xoshiro256** states from (seed, run index, stream) only."""
     key = _mix64(_mix64(_U64(seed) + _GOLDEN) ^ (_U64(run_index) * _RUN_KEY))
@@ -309,18 +374,19 @@ def _seed_streams(rng, seed, run_index):
         state = _mix64(key ^ (_U64(stream + 1) * _STREAM_KEY))
         for j in range(4):  # four successive splitmix64 outputs
             state += _GOLDEN
-            rng[stream, j] = _mix64(state)
+            rng[4 * stream + j] = _mix64(state)
 
 
-@_helper
+@_leaf
 def _rotl(x, k):
     return (x << _U64(k)) | (x >> _U64(64 - k))
 
 
-@_helper
-def _next64(rng, s):
-    """xoshiro256** (Blackman and Vigna): the next 64-bit output of stream s."""
-    s0, s1, s2, s3 = rng[s, 0], rng[s, 1], rng[s, 2], rng[s, 3]
+@_leaf
+def _step(state):
+    """xoshiro256** (Blackman and Vigna): the next 64-bit output and the next state, a tuple of
+    four words (kept in registers by the hot loop, in rng[] by everyone else)."""
+    s0, s1, s2, s3 = state
     result = _rotl(s1 * _U64(5), 7) * _U64(9)
     t = s1 << _U64(17)
     s2 ^= s0
@@ -329,35 +395,78 @@ def _next64(rng, s):
     s0 ^= s3
     s2 ^= t
     s3 = _rotl(s3, 45)
-    rng[s, 0], rng[s, 1], rng[s, 2], rng[s, 3] = s0, s1, s2, s3
+    return result, (s0, s1, s2, s3)
+
+
+@_leaf
+def _load_stream(rng, s):
+    return rng[4 * s], rng[4 * s + 1], rng[4 * s + 2], rng[4 * s + 3]
+
+
+@_leaf
+def _store_stream(rng, s, state):
+    rng[4 * s], rng[4 * s + 1], rng[4 * s + 2], rng[4 * s + 3] = state
+
+
+@_leaf
+def _to_unit(bits):
+    """Uniform on [0, 1) from the top 53 bits of a 64-bit word."""
+    return float(bits >> _U64(11)) * (1.0 / 9007199254740992.0)
+
+
+@_leaf
+def _step_uniform(state):
+    bits, state = _step(state)
+    return _to_unit(bits), state
+
+
+@_leaf
+def _step_exponential(state):
+    """Standard exponential by inversion; 1 - u is exact for a 53-bit u, so log(1 - u) loses nothing."""
+    u, state = _step_uniform(state)
+    return -math.log(1.0 - u), state
+
+
+@_leaf
+def _next64(rng, s):
+    """The next 64-bit output of stream s."""
+    result, state = _step(_load_stream(rng, s))
+    _store_stream(rng, s, state)
     return result
 
 
-@_helper
+@_leaf
 def _raw_uniform(rng, s):
     """Uniform on [0, 1) with 53 random bits."""
-    return float(_next64(rng, s) >> _U64(11)) * (1.0 / 9007199254740992.0)
+    return _to_unit(_next64(rng, s))
 
 
-@_helper
+@_leaf
 def _uniform(w, s):
-    w.draws[D_UNIFORM] += 1.0
+    w.x[X_DRAWS + D_UNIFORM] += 1.0
     return _raw_uniform(w.rng, s)
 
 
-@_helper
+@_leaf
+def _raw_exponential(rng, s):
+    value, state = _step_exponential(_load_stream(rng, s))
+    _store_stream(rng, s, state)
+    return value
+
+
+@_leaf
 def _exponential(w, s, mean):
-    """Exponential with the given mean (numpy's ``exponential(scale)``), by inversion."""
-    w.draws[D_EXPONENTIAL] += 1.0
-    return -math.log1p(-_raw_uniform(w.rng, s)) * mean
+    """Exponential with the given mean (numpy's ``exponential(scale)``)."""
+    w.x[X_DRAWS + D_EXPONENTIAL] += 1.0
+    return _raw_exponential(w.rng, s) * mean
 
 
-@_helper
-def _poisson_inversion(rng, s, lam):
-    """Poisson by sequential inversion (one uniform): for small means."""
+@njit(cache=True)
+def _poisson_inversion_given(rng, s, lam, chance_of_zero):
+    """Poisson(lam) by sequential inversion (one uniform), given exp(-lam): for small means."""
     u = _raw_uniform(rng, s)
     k = 0
-    p = math.exp(-lam)
+    p = chance_of_zero
     cdf = p
     while u >= cdf and k < 1000:  # the cap is never reached for lam < 10 but for rounding at u ~ 1
         k += 1
@@ -366,7 +475,62 @@ def _poisson_inversion(rng, s, lam):
     return k
 
 
-@_helper
+@njit(cache=True)
+def _poisson_inversion(rng, s, lam):
+    return _poisson_inversion_given(rng, s, lam, math.exp(-lam))
+
+
+def poisson_table(lam):
+    """For :func:`_poisson_tabled`: Poisson(lam)'s CDF at 0, 1, 2, 3 and its probability at 3,
+    by the same recurrence as sequential inversion (scalars or arrays)."""
+    p0 = np.exp(-np.asarray(lam, dtype=float))
+    p1 = p0 * lam
+    p2 = p1 * lam / 2.0
+    p3 = p2 * lam / 3.0
+    c0 = p0
+    c1 = c0 + p1
+    c2 = c1 + p2
+    c3 = c2 + p3
+    return np.stack([c0, c1, c2, c3, p3], axis=-1)
+
+
+@njit(cache=True)
+def _fill_poisson_table(table, lam):
+    """poisson_table(lam) into table[0:5], in compiled code (same recurrence)."""
+    p0 = math.exp(-lam)
+    p1 = p0 * lam
+    p2 = p1 * lam / 2.0
+    p3 = p2 * lam / 3.0
+    table[0] = p0
+    table[1] = table[0] + p1
+    table[2] = table[1] + p2
+    table[3] = table[2] + p3
+    table[4] = p3
+
+
+@_leaf
+def _poisson_tabled(rng, s, lam, table, at):
+    """Poisson(lam) by inversion (one uniform) against a precomputed CDF (``poisson_table``, at
+    table[at:at + 5]): branch-free for counts 0..3, the sequential search beyond (rare)."""
+    return _poisson_tabled_at(_raw_uniform(rng, s), lam, table, at)
+
+
+@_leaf
+def _poisson_tabled_at(u, lam, table, at):
+    """The Poisson(lam) count at uniform u, by the table (see _poisson_tabled)."""
+    if u < table[at + 3]:
+        return int(u >= table[at]) + int(u >= table[at + 1]) + int(u >= table[at + 2])
+    k = 3
+    p = table[at + 4]
+    cdf = table[at + 3]
+    while u >= cdf and k < 1000:
+        k += 1
+        p *= lam / k
+        cdf += p
+    return k
+
+
+@njit(cache=True)
 def _poisson_ptrs(rng, s, lam):
     """Poisson by Hoermann's transformed rejection with squeeze (PTRS, 1993): exact, any large mean."""
     slam = math.sqrt(lam)
@@ -389,17 +553,17 @@ def _poisson_ptrs(rng, s, lam):
             return int(k)
 
 
-@_helper
+@njit(cache=True)
 def _poisson(w, s, lam):
     """Poisson(lam); 0 without a draw when lam <= 0 (as ``rng.poisson(0)``)."""
     if lam <= 0.0:
         return 0
     if lam < POISSON_INVERSION_BELOW:
-        w.draws[D_POISSON_SMALL] += 1.0
-        w.draws[D_POISSON_SMALL_SUM] += lam
+        w.x[X_DRAWS + D_POISSON_SMALL] += 1.0
+        w.x[X_DRAWS + D_POISSON_SMALL_SUM] += lam
         return _poisson_inversion(w.rng, s, lam)
-    w.draws[D_POISSON_LARGE] += 1.0
-    w.draws[D_POISSON_LARGE_SUM] += lam
+    w.x[X_DRAWS + D_POISSON_LARGE] += 1.0
+    w.x[X_DRAWS + D_POISSON_LARGE_SUM] += lam
     return _poisson_ptrs(w.rng, s, lam)
 
 
@@ -408,20 +572,20 @@ def _poisson(w, s, lam):
 # =============================================================================================
 
 
-@_helper
+@njit(cache=True)
 def _first(w, column):
     """RunTally.first: remember the first day of an event."""
-    if math.isnan(w.first[column]):
-        w.first[column] = w.x[X_NOW]
+    if math.isnan(w.x[column]):
+        w.x[column] = w.x[X_NOW]
 
 
-@_helper
+@njit(cache=True)
 def _notify(w):
     """BorderConflict.notify: every hazard clock is redrawn once the current event is done."""
     w.z[Z_NOTIFY] = 1
 
 
-@_helper
+@njit(cache=True)
 def _emit(w, kind):
     """BorderConflict.emit: count the event, note its first day, apply the ladder's moves."""
     z = w.z
@@ -433,32 +597,32 @@ def _emit(w, kind):
     if column >= 0:
         _first(w, column)
     key = z[Z_RUNG] * N_EMIT + kind
-    begin, end = w.lad_start[key], w.lad_end[key]
+    begin, end = w.lad[LAD_START + key], w.lad[LAD_END + key]
     if end > begin:
         u = _uniform(w, S_LADDER)
         cumulative = 0.0
         for j in range(begin, end):
-            cumulative += w.lad_prob[j]
+            cumulative += w.par[P_LADDER + j]
             if u < cumulative:
-                _move_to(w, w.lad_target[j])
+                _move_to(w, w.lad[LAD_TARGET + j])
                 break
 
 
-@_helper
+@njit(cache=True)
 def _move_to(w, target):
     """BorderConflict.move_to: close the combat segment, account the rung's days, log the path."""
     x, z = w.x, w.z
     now = x[X_NOW]
     _close_combat_segment(w)
-    w.days_at[z[Z_RUNG]] += now - x[X_RUNG_SINCE]
+    x[X_DAYS_AT + z[Z_RUNG]] += now - x[X_RUNG_SINCE]
     z[Z_RUNG] = target
     x[X_RUNG_SINCE] = now
     position = z[Z_PATH_POS]
-    if position >= w.path_t.shape[0]:
+    if position >= z[Z_PATH_CAPACITY]:
         z[Z_STATUS] = ST_PATH_FULL
         return
-    w.path_t[position] = now
-    w.path_r[position] = target
+    w.path[2 * position] = now
+    w.path[2 * position + 1] = target
     z[Z_PATH_POS] = position + 1
     if target == R_INCURSION:
         _first(w, F_INCURSION)
@@ -467,7 +631,7 @@ def _move_to(w, target):
     _notify(w)
 
 
-@_helper
+@njit(cache=True)
 def _combat_rate(w):
     """BorderConflict.combat_rate: deaths per day at the current rung (ceasefire-damped)."""
     rate = w.par[P_COMBAT_AT_RUNG + w.z[Z_RUNG]]  # zero below a ground operation or when switched off
@@ -476,20 +640,22 @@ def _combat_rate(w):
     return rate
 
 
-@_helper
+@njit(cache=True)
 def _recent_deaths(w):
     """BorderConflict.recent_deaths: fading memory of interstate deaths plus the combat flow."""
     x = w.x
     memory = w.par[P_MEMORY]
     now = x[X_NOW]
-    remembered = x[X_PRESSURE] * math.exp(-(now - x[X_PRESSURE_TIME]) / memory)
+    remembered = x[X_PRESSURE]
+    if now > x[X_PRESSURE_TIME]:  # (no decay to compute for deaths added at this instant)
+        remembered *= math.exp(-(now - x[X_PRESSURE_TIME]) / memory)
     flow = _combat_rate(w)
-    if flow > 0.0:
+    if flow > 0.0 and now > x[X_FLOW_SINCE]:
         remembered += flow * memory * (1.0 - math.exp(-(now - x[X_FLOW_SINCE]) / memory))
     return remembered
 
 
-@_helper
+@njit(cache=True)
 def _add_interstate_deaths(w, deaths):
     x = w.x
     x[X_PRESSURE] = _recent_deaths(w) + deaths
@@ -497,14 +663,14 @@ def _add_interstate_deaths(w, deaths):
     x[X_FLOW_SINCE] = x[X_NOW]
 
 
-@_helper
+@njit(cache=True)
 def _kill(w, category, deaths, interstate):
-    w.fatal[category] += deaths
+    w.z[category] += deaths
     if interstate and deaths != 0:
         _add_interstate_deaths(w, deaths)
 
 
-@_helper
+@njit(cache=True)
 def _close_combat_segment(w):
     """BorderConflict.close_combat_segment: fold the flow into memory; the segment's deaths are
     Poisson(rate x duration), accumulated as exposure and drawn (split by thinning) at the end."""
@@ -521,53 +687,63 @@ def _close_combat_segment(w):
     x[X_COMBAT_EXPOSURE] += rate * (now - start)
 
 
-@_helper
+@njit(cache=True)
+def _set_clock(w, source, when):
+    """A source's next time. The loop keeps the earliest of the sources other than TTP attacks
+    cached (most events are attacks, which move only their own clock); a change invalidates it."""
+    w.x[X_CLOCK + source] = when
+    if source != SRC_ATTACK:
+        w.z[Z_CLOCKS_CHANGED] = 1
+
+
+@njit(cache=True)
 def _note_violence(w):
     """A strike or clash: last_violence moves, so the calm watch's deadline moves with it."""
     x = w.x
     x[X_LAST_VIOLENCE] = x[X_NOW]
-    if w.on[M_CALM]:
-        x[X_CLOCK + SRC_CALM] = max(x[X_LAST_VIOLENCE], x[X_QUIET_FROM]) + w.par[P_CALM_DAYS]
+    if w.z[M_CALM]:
+        _set_clock(w, SRC_CALM, max(x[X_LAST_VIOLENCE], x[X_QUIET_FROM]) + w.par[P_CALM_DAYS])
 
 
-@_helper
+@njit(cache=True)
 def _schedule(w, when, kind, a, b):
     """A timed event (env.process(... timeout ...)) into the pending table."""
     z = w.z
-    capacity = w.pend_t.shape[0]
-    if z[Z_PENDING] >= capacity:
+    if z[Z_PENDING] >= z[Z_PENDING_CAPACITY]:
         z[Z_STATUS] = ST_PENDING_FULL
         return
     slot = 0
     while w.pend_t[slot] != np.inf:
         slot += 1
     w.pend_t[slot] = when
-    w.pend_i[slot, 0] = kind
-    w.pend_i[slot, 1] = a
-    w.pend_i[slot, 2] = b
-    w.pend_i[slot, 3] = z[Z_SEQ]
+    w.pend_i[4 * slot] = kind
+    w.pend_i[4 * slot + 1] = a
+    w.pend_i[4 * slot + 2] = b
+    w.pend_i[4 * slot + 3] = z[Z_SEQ]
     z[Z_SEQ] += 1
     z[Z_PENDING] += 1
     if when < w.x[X_CLOCK + SRC_PENDING]:
-        w.x[X_CLOCK + SRC_PENDING] = when
+        _set_clock(w, SRC_PENDING, when)
 
 
-@_helper
+@njit(cache=True)
 def _pop_pending(w):
     """Take the earliest pending event (FIFO among equal times); return its slot."""
+    capacity = w.z[Z_PENDING_CAPACITY]
     best = -1
-    for slot in range(w.pend_t.shape[0]):
+    best_t = next_t = np.inf  # the earliest event and the time of the one after it
+    for slot in range(capacity):
         t = w.pend_t[slot]
         if t == np.inf:
             continue
-        if best < 0 or t < w.pend_t[best] or (t == w.pend_t[best] and w.pend_i[slot, 3] < w.pend_i[best, 3]):
-            best = slot
+        if best < 0 or t < best_t or (t == best_t and w.pend_i[4 * slot + 3] < w.pend_i[4 * best + 3]):
+            next_t = best_t
+            best, best_t = slot, t
+        elif t < next_t:
+            next_t = t
     w.pend_t[best] = np.inf
     w.z[Z_PENDING] -= 1
-    earliest = np.inf
-    for slot in range(w.pend_t.shape[0]):
-        earliest = min(earliest, w.pend_t[slot])
-    w.x[X_CLOCK + SRC_PENDING] = earliest
+    _set_clock(w, SRC_PENDING, next_t)
     return best
 
 
@@ -576,26 +752,29 @@ def _pop_pending(w):
 # =============================================================================================
 
 
-@_helper
-def _excitation(w):
-    """BorderConflict.current_excitation."""
-    x = w.x
-    elapsed = x[X_NOW] - x[X_EXCITATION_TIME]
-    if elapsed == 0.0:
-        return x[X_EXCITATION]
-    return x[X_EXCITATION] * math.exp(-w.par[P_DECAY] * elapsed)
+@njit(cache=True)
+def _attack_rate(w):
+    """The TTP attack intensity in the birth-death form: background_rate() + decay x pending offspring.
 
-
-@_helper
-def _intensity(w):
-    """BorderConflict.background_rate() + current_excitation()."""
+    BorderConflict's excitation, exc(t) = sum of jumps decayed since each attack, is the expected
+    number of pending offspring times the decay rate: each attack begets Poisson(branching)
+    offspring, each after an Exp(decay) delay -- so by memorylessness only their count matters."""
     background = w.par[P_BACKGROUND]
     if w.z[Z_CEASEFIRE]:
         background *= w.par[P_CF_ATTACK]
-    return background + _excitation(w)
+    return background + w.par[P_DECAY] * w.z[Z_OFFSPRING]
 
 
-@_helper
+@njit(cache=True)
+def _offspring(w):
+    """Poisson(branching ratio) offspring of one attack, by inversion from the cached exp(-mean)."""
+    mean = w.par[P_OFFSPRING_MEAN]
+    w.x[X_DRAWS + D_POISSON_OFFSPRING] += 1.0
+    w.x[X_DRAWS + D_POISSON_OFFSPRING_SUM] += mean
+    return _poisson_tabled(w.rng, S_ATTACKS, mean, w.par, P_OFFSPRING_TABLE)
+
+
+@njit(cache=True)
 def _mass_casualty_deaths(w):
     """BorderConflict.mass_casualty_deaths: inverse CDF of the truncated power law, rounded."""
     lo, hi, alpha = w.par[P_MASS_MIN], w.par[P_MASS_MAX], w.par[P_MASS_ALPHA]
@@ -604,22 +783,28 @@ def _mass_casualty_deaths(w):
     u = _uniform(w, S_ATTACKS)
     if abs(alpha - 1.0) < 1e-12:
         return int(np.rint(lo * (hi / lo) ** u))
-    e = 1.0 - alpha
-    return int(np.rint((lo ** e + u * (hi ** e - lo ** e)) ** (1.0 / e)))
+    # (lo ** e + u * (hi ** e - lo ** e)) ** (1 / e), e = 1 - alpha, its constant powers precomputed
+    powers = P_MASS_POWERS
+    return int(np.rint((w.par[powers] + u * w.par[powers + 1]) ** w.par[powers + 2]))
 
 
-@_helper
+@njit(cache=True)
 def _attack(w, mass_flag, given_deaths):
-    """BorderConflict.attack. mass_flag -1: decide by p_mass_casualty_attack; given_deaths -1: draw.
+    """BorderConflict.attack. mass_flag -1: decide by p_mass_casualty_attack; given_deaths -1: draw."""
+    w.z[Z_OFFSPRING] += _offspring(w)  # the excitation's jump: this attack's offspring to come
+    if mass_flag < 0:
+        mass = w.z[M_MASS] and _uniform(w, S_ATTACKS) < w.par[P_P_MASS]
+    else:
+        mass = mass_flag == 1
+    _attack_consequences(w, mass, given_deaths)
+
+
+@njit(cache=True)
+def _attack_consequences(w, mass, given_deaths):
+    """The rest of BorderConflict.attack: deaths, tallies, the event, perhaps a strike in response.
 
     Ordinary attacks' deaths are drawn in aggregate at the end of the run (nothing reads them)."""
     x, z, par = w.x, w.z, w.par
-    x[X_EXCITATION] = _excitation(w) + par[P_JUMP]
-    x[X_EXCITATION_TIME] = x[X_NOW]
-    if mass_flag < 0:
-        mass = w.on[M_MASS] and _uniform(w, S_ATTACKS) < par[P_P_MASS]
-    else:
-        mass = mass_flag == 1
     deaths = 0
     if given_deaths >= 0:
         deaths = given_deaths  # a scenario-injected attack of given severity
@@ -628,11 +813,11 @@ def _attack(w, mass_flag, given_deaths):
     else:
         z[Z_ORDINARY_ATTACKS] += 1
     if mass:
-        w.counts[C_MASS] += 1
-    w.counts[C_ATTACKS] += 1
+        w.z[C_MASS] += 1
+    w.z[C_ATTACKS] += 1
     _kill(w, K_TTP, deaths, False)
     _emit(w, E_MASS if mass else E_ATTACK)
-    if w.on[M_STRIKES]:
+    if w.z[M_STRIKES]:
         p = par[P_STRIKE_AT_RUNG + z[Z_RUNG]]
         if mass:
             severity = max(deaths, 1) / par[P_MASS_MIN]
@@ -643,24 +828,24 @@ def _attack(w, mass_flag, given_deaths):
             _schedule(w, x[X_NOW] + _exponential(w, S_RESPONSE, par[P_STRIKE_DELAY]), PK_STRIKE, 0, 0)
 
 
-@_helper
+@njit(cache=True)
 def _strike(w):
     """BorderConflict.strike: deaths, decapitation, the ceasefire violation, perhaps retaliation."""
     x, z, par = w.x, w.z, w.par
     decapitation = _uniform(w, S_RESPONSE) < par[P_P_DECAPITATION]
     civilian_harm = _uniform(w, S_RESPONSE) < par[P_P_CIVILIAN_HARM]
-    w.counts[C_STRIKES] += 1
+    w.z[C_STRIKES] += 1
     _kill(w, K_MILITANTS, _poisson(w, S_RESPONSE, par[P_STRIKE_MILITANTS]), True)
     if civilian_harm:
-        w.counts[C_CIVILIAN_HARM] += 1
+        w.z[C_CIVILIAN_HARM] += 1
         _kill(w, K_CIVILIANS, _poisson(w, S_RESPONSE, par[P_STRIKE_CIVILIANS]), True)
     if decapitation:
-        w.counts[C_DECAPITATION] += 1
+        w.z[C_DECAPITATION] += 1
         _first(w, F_DECAPITATION)
     _note_violence(w)
     _emit(w, E_STRIKE)
     _violation_may_collapse_ceasefire(w)
-    if w.on[M_RETALIATION]:
+    if w.z[M_RETALIATION]:
         p = par[P_P_RETALIATION] * par[P_RET_FACTIONAL]
         if civilian_harm:
             p *= par[P_RET_CIVILIAN_MULT]
@@ -673,11 +858,11 @@ def _strike(w):
             _schedule(w, x[X_NOW] + delay, PK_RETALIATION, 1 if decapitation else 0, 0)
 
 
-@_helper
+@njit(cache=True)
 def _clash(w, kind, major):
     """BorderConflict.clash (kind E_CLASH or E_RETALIATION): deaths, seizure, closures, violation."""
     z, par = w.z, w.par
-    w.counts[C_CLASHES] += 1
+    w.z[C_CLASHES] += 1
     _first(w, F_CLASH)
     if major:  # numpy's uniform(low, high) = low + (high - low) u; rounded half to even like round()
         lo, hi = par[P_MAJOR_PAK_LOW], par[P_MAJOR_PAK_HIGH]
@@ -692,17 +877,17 @@ def _clash(w, kind, major):
     _kill(w, K_CIVILIANS, _poisson(w, S_CLASHES, par[P_CLASH_CIVILIANS]), True)
     _note_violence(w)
     _emit(w, kind)
-    if w.on[M_SEIZURES] and _uniform(w, S_CLASHES) < par[P_P_SEIZURE]:
-        w.counts[C_SEIZURES] += 1
+    if w.z[M_SEIZURES] and _uniform(w, S_CLASHES) < par[P_P_SEIZURE]:
+        w.z[C_SEIZURES] += 1
         _emit(w, E_SEIZURE)
-    if w.on[M_CROSSINGS]:
+    if w.z[M_CROSSINGS]:
         for crossing in range(N_CROSSINGS):
             if z[Z_CROSSING_STATE + crossing] != CLOSED and _uniform(w, S_CROSSINGS) < par[P_P_CLOSURE]:
                 _close_crossing(w, crossing)
     _violation_may_collapse_ceasefire(w)
 
 
-@_helper
+@njit(cache=True)
 def _close_crossing(w, crossing):
     """BorderConflict.close_crossing, and the first timeout of reopen()."""
     x, z = w.x, w.z
@@ -710,13 +895,13 @@ def _close_crossing(w, crossing):
         x[X_SHUT_SINCE + crossing] = x[X_NOW]
     z[Z_CROSSING_STATE + crossing] = CLOSED
     z[Z_GENERATION + crossing] += 1
-    w.counts[C_CLOSURES] += 1
+    w.z[C_CLOSURES] += 1
     _emit(w, E_CLOSURE)
     delay = _exponential(w, S_CROSSINGS, w.par[P_TO_PARTIAL])
     _schedule(w, x[X_NOW] + delay, PK_PARTIAL, crossing, z[Z_GENERATION + crossing])
 
 
-@_helper
+@njit(cache=True)
 def _account_trade_closure(w, crossing):
     """BorderConflict.account_trade_closure."""
     x = w.x
@@ -728,7 +913,7 @@ def _account_trade_closure(w, crossing):
         x[X_SHUT_SINCE + crossing] = np.nan
 
 
-@_helper
+@njit(cache=True)
 def _reopen_stage(w, kind, crossing, generation):
     """BorderConflict.reopen after each timeout: partial reopening, then reopening to trade."""
     x, z = w.x, w.z
@@ -745,7 +930,7 @@ def _reopen_stage(w, kind, crossing, generation):
         _emit(w, E_TRADE)
 
 
-@_helper
+@njit(cache=True)
 def _weight_sums(w):
     """Sum of BorderConflict.mediator_weights() (China's grows with its stake) and of the base weights."""
     par = w.par
@@ -759,7 +944,7 @@ def _weight_sums(w):
     return now_sum, base_sum
 
 
-@_helper
+@njit(cache=True)
 def _mediation_offer(w):
     """BorderConflict.mediation_offer: pick the mediator, emit, perhaps a ceasefire."""
     par = w.par
@@ -775,7 +960,7 @@ def _mediation_offer(w):
         if u < cumulative:
             mediator = m
             break
-    w.counts[C_OFFERS] += 1
+    w.z[C_OFFERS] += 1
     if mediator == MED_CHINA:
         _first(w, F_CHINA_OFFER)
     _emit(w, E_OFFER)
@@ -784,7 +969,7 @@ def _mediation_offer(w):
         _start_ceasefire(w)
 
 
-@_helper
+@njit(cache=True)
 def _start_ceasefire(w):
     """BorderConflict.start_ceasefire: a new ceasefire, or a renewal of one that holds."""
     x, z = w.x, w.z
@@ -793,41 +978,41 @@ def _start_ceasefire(w):
         _close_combat_segment(w)
         z[Z_CEASEFIRE] = 1
         x[X_CF_SINCE] = x[X_NOW]
-        w.counts[C_CEASEFIRES] += 1
+        w.z[C_CEASEFIRES] += 1
     _emit(w, E_CEASEFIRE)
     if not renewed:
         _notify(w)
 
 
-@_helper
+@njit(cache=True)
 def _collapse_ceasefire(w):
     """BorderConflict.collapse_ceasefire."""
     x, z = w.x, w.z
     _close_combat_segment(w)
     z[Z_CEASEFIRE] = 0
     x[X_DAYS_CF] += x[X_NOW] - x[X_CF_SINCE]
-    w.counts[C_COLLAPSES] += 1
+    w.z[C_COLLAPSES] += 1
     _emit(w, E_COLLAPSE)
     _notify(w)
 
 
-@_helper
+@njit(cache=True)
 def _violation_may_collapse_ceasefire(w):
-    if w.z[Z_CEASEFIRE] and w.on[M_COLLAPSE]:
+    if w.z[Z_CEASEFIRE] and w.z[M_COLLAPSE]:
         if _uniform(w, S_DIPLOMACY) < w.par[P_P_COLLAPSE_VIOLATION]:
             _collapse_ceasefire(w)
 
 
-@_helper
+@njit(cache=True)
 def _chinese_nationals_attack(w):
     """BorderConflict.chinese_nationals_attack."""
     w.z[Z_CHINESE_ATTACKS] += 1
-    w.counts[C_CHINESE] += 1
+    w.z[C_CHINESE] += 1
     _emit(w, E_CHINESE)
     _notify(w)
 
 
-@_helper
+@njit(cache=True)
 def _inject(w, kind, deaths):
     """BorderConflict.inject: a scenario event at its day (deaths -1: none given)."""
     z = w.z
@@ -848,15 +1033,15 @@ def _inject(w, kind, deaths):
     _notify(w)
 
 
-@_helper
+@njit(cache=True)
 def _fire_pending(w):
     """The earliest scheduled event: strike_after, retaliation_after, reopen, inject."""
     slot = _pop_pending(w)
-    kind, a, b = w.pend_i[slot, 0], w.pend_i[slot, 1], w.pend_i[slot, 2]
+    kind, a, b = w.pend_i[4 * slot], w.pend_i[4 * slot + 1], w.pend_i[4 * slot + 2]
     if kind == PK_STRIKE:
         _strike(w)
     elif kind == PK_RETALIATION:  # retaliation_after: a clash, major after a decapitation strike
-        w.counts[C_RETALIATIONS] += 1
+        w.z[C_RETALIATIONS] += 1
         _clash(w, E_RETALIATION, a == 1)
     elif kind == PK_PARTIAL or kind == PK_TRADE:
         _reopen_stage(w, kind, a, b)
@@ -869,7 +1054,7 @@ def _fire_pending(w):
 # =============================================================================================
 
 
-@_helper
+@njit(cache=True)
 def _hazard_rate(w, source):
     """The rate per day of a hazard source in the current state (the rate_per_day() callables)."""
     par, z = w.par, w.z
@@ -896,26 +1081,59 @@ _SOURCE_MECHANISM = np.array([-1, M_TTP, M_CLASHES, M_MEDIATION, M_COLLAPSE, M_C
                               M_REGIONAL], np.int64)
 
 
-@_helper
-def _redraw(w, source):
-    """Draw a source's next time afresh at its current rate (inf when the rate is zero)."""
+@njit(cache=True)
+def _draw_gaps(w):
+    """Refill the pool of standard exponentials that time TTP attacks: drawn ahead in a batch, so
+    their logarithms pipeline and the hot loop does not spill its registers around a call to
+    log() per attack. Exact: the draws are independent of everything, whenever they are made."""
     x = w.x
-    if source == SRC_ATTACK:  # ttp_attacks: the bound is the intensity now
-        rate = _intensity(w)
-        x[X_ATTACK_BOUND] = rate
-    else:
-        rate = _hazard_rate(w, source)
+    state = _load_stream(w.rng, S_ATTACKS)
+    for k in range(GAP_BATCH):
+        gap, state = _step_exponential(state)
+        x[X_GAPS + k] = gap
+    _store_stream(w.rng, S_ATTACKS, state)
+    w.z[Z_GAPS_LEFT] = GAP_BATCH
+    x[X_DRAWS + D_EXPONENTIAL] += GAP_BATCH
+
+
+@njit(cache=True)
+def _next_gap(w):
+    """A standard exponential from the pool (refilled when empty)."""
+    if w.z[Z_GAPS_LEFT] == 0:
+        _draw_gaps(w)
+    w.z[Z_GAPS_LEFT] -= 1
+    return w.x[X_GAPS + w.z[Z_GAPS_LEFT]]
+
+
+@njit(cache=True)
+def _redraw_attacks(w):
+    """ttp_attacks: the next attack at the current intensity (constant until the next attack or
+    state change: the birth-death form has no decay between events, so no thinning is needed)."""
+    x = w.x
+    rate = _attack_rate(w)
+    x[X_ATTACK_RATE] = rate
+    when = np.inf
     if rate > 0.0:
-        x[X_CLOCK + source] = x[X_NOW] + _exponential(w, _SOURCE_STREAM[source], 1.0 / rate)
-    else:
-        x[X_CLOCK + source] = np.inf
+        when = x[X_NOW] + _next_gap(w) / rate
+    _set_clock(w, SRC_ATTACK, when)
 
 
-@_helper
+@njit(cache=True)
+def _redraw(w, source):
+    """BorderConflict.hazard: draw a source's next time afresh at its current rate (inf at zero)."""
+    if source == SRC_ATTACK:
+        _redraw_attacks(w)
+        return
+    rate = _hazard_rate(w, source)
+    when = w.x[X_NOW] + _exponential(w, _SOURCE_STREAM[source], 1.0 / rate) if rate > 0.0 else np.inf
+    _set_clock(w, source, when)
+
+
+@njit(cache=True)
 def _redraw_all(w):
     """After notify(): every hazard process (and the thinning bound) draws afresh."""
     for source in (SRC_ATTACK, SRC_CLASH, SRC_OFFER, SRC_COLLAPSE, SRC_CHINESE, SRC_IRAN, SRC_CHINA):
-        if w.on[_SOURCE_MECHANISM[source]]:
+        if w.z[_SOURCE_MECHANISM[source]]:
             _redraw(w, source)
 
 
@@ -924,57 +1142,164 @@ def _redraw_all(w):
 # =============================================================================================
 
 
-@_helper
-def _reset(w, seed, run_index, max_events, ie_kind, ie_day, ie_deaths, path_start):
+@njit(cache=True)
+def _reset(w, seed, run_index, max_events, on, ie_kind, ie_day, ie_deaths, pending_capacity, path_start,
+           path_capacity):
     """BorderConflict.__init__ and start(): the state at day 0, the processes' first draws."""
     x, z, par = w.x, w.z, w.par
-    x[:] = 0.0
-    z[:] = 0
-    w.draws[:] = 0.0
-    w.counts[:] = 0
-    w.fatal[:] = 0
-    w.first[:] = np.nan
-    w.days_at[:] = 0.0
-    w.pend_t[:] = np.inf
+    for slot in range(N_X):
+        x[slot] = 0.0
+    for slot in range(N_Z):
+        z[slot] = 0
+    for slot in range(pending_capacity):
+        w.pend_t[slot] = np.inf
+    z[Z_PENDING_CAPACITY] = pending_capacity
+    z[Z_PATH_CAPACITY] = path_capacity
+    for mechanism in range(on.shape[0]):
+        z[Z_ON + mechanism] = on[mechanism]
     _seed_streams(w.rng, seed, run_index)
-    x[X_EXCITATION] = par[P_EXCITATION0]
+    if z[M_TTP]:  # start in the stationary regime: the initial excitation's offspring, pending
+        z[Z_OFFSPRING] = _poisson(w, S_ATTACKS, par[P_OFFSPRING0_MEAN])
     for crossing in range(N_CROSSINGS):
         x[X_SHUT_SINCE + crossing] = np.nan
-    z[Z_MAX_EVENTS] = max_events
-    z[Z_PATH_POS] = path_start
+    for kind in range(N_FIRST):
+        x[X_FIRST + kind] = np.nan
     for source in range(N_SOURCES):
-        x[X_CLOCK + source] = np.inf
-    if path_start >= w.path_t.shape[0]:
+        _set_clock(w, source, np.inf)
+    z[Z_MAX_EVENTS] = max_events
+    if path_start >= path_capacity:
         z[Z_STATUS] = ST_PATH_FULL
         return
-    w.path_t[path_start] = 0.0
-    w.path_r[path_start] = 0
+    w.path[2 * path_start] = 0.0  # RunTally.path_times / path_rungs start at (0, 0)
+    w.path[2 * path_start + 1] = 0.0
     z[Z_PATH_POS] = path_start + 1
     for j in range(ie_kind.shape[0]):  # inject processes, in the scenario's (day-sorted) order
         _schedule(w, ie_day[j], PK_INJECT, ie_kind[j], ie_deaths[j])
     _redraw_all(w)
-    if w.on[M_CALM]:
-        x[X_CLOCK + SRC_CALM] = par[P_CALM_DAYS]
+    if w.z[M_CALM]:
+        _set_clock(w, SRC_CALM, par[P_CALM_DAYS])
 
 
-@_helper
+@njit(cache=True)
+def _plain_attacks(w):
+    """Whether an ordinary attack at this rung only counts (no ladder move, no first day): then
+    runs of attacks can take the hot loop, _attack_burst."""
+    key = w.z[Z_RUNG] * N_EMIT + E_ATTACK
+    return FIRST_OF_EMIT[E_ATTACK] < 0 and w.lad[LAD_END + key] == w.lad[LAD_START + key]
+
+
+@njit(cache=True)
+def _attack_burst(w, until):
+    """TTP attacks back to back while the attack clock comes before ``until`` (the earliest other
+    event or the horizon): the hot loop, some 95 % of all events.
+
+    Exactly what _run's attack branch, _attack and _redraw_attacks do for an ordinary attack --
+    offspring's or background, its offspring drawn, mass-casualty decided, counted, strike
+    response drawn, the next attack drawn -- with the attack process in local variables. Between
+    such attacks nothing else changes (only the attack rate, by the attacks themselves). The
+    first attack that needs more (mass casualties, a strike to schedule, the event limit) is
+    finished by the general helpers and ends the burst. Returns True when the caller must then
+    draw the next attack (as after any other event), False when it is drawn."""
+    x, z, par, rng = w.x, w.z, w.par, w.rng
+    attack_stream = _load_stream(rng, S_ATTACKS)  # both streams in registers for the loop
+    response_stream = _load_stream(rng, S_RESPONSE)
+    gaps_left = z[Z_GAPS_LEFT]
+    t = x[X_CLOCK + SRC_ATTACK]
+    rate = x[X_ATTACK_RATE]
+    offspring = z[Z_OFFSPRING]
+    decay = par[P_DECAY]
+    background = par[P_BACKGROUND] * (par[P_CF_ATTACK] if z[Z_CEASEFIRE] else 1.0)
+    p_mass = par[P_P_MASS] if z[M_MASS] else -1.0  # -1: no draw (switched off)
+    p_strike = par[P_STRIKE_AT_RUNG + z[Z_RUNG]] * (par[P_CF_STRIKE] if z[Z_CEASEFIRE] else 1.0)
+    if not z[M_STRIKES]:
+        p_strike = -1.0
+    room = z[Z_MAX_EVENTS] - z[Z_EVENTS]  # attacks allowed before the event limit
+    attacks = uniforms = 0
+    ending = 0  # 0: reached `until`; 1: this attack needs the general path; 2: a strike to schedule
+    mass = False
+    now = x[X_NOW]
+    while t < until:
+        now = t
+        if gaps_left == 0:  # the pool of gaps for the next attacks
+            _store_stream(rng, S_ATTACKS, attack_stream)
+            _draw_gaps(w)
+            attack_stream = _load_stream(rng, S_ATTACKS)
+            gaps_left = GAP_BATCH
+        gaps_left -= 1
+        gap = x[X_GAPS + gaps_left]
+        # an offspring's attack with chance decay x offspring / rate (else a background one)
+        u, attack_stream = _step_uniform(attack_stream)
+        offspring -= int(u * rate < decay * offspring)
+        u, attack_stream = _step_uniform(attack_stream)
+        offspring += _poisson_tabled_at(u, par[P_OFFSPRING_MEAN], par, P_OFFSPRING_TABLE)
+        uniforms += 1
+        if p_mass >= 0.0:
+            uniforms += 1
+            u, attack_stream = _step_uniform(attack_stream)
+            mass = u < p_mass
+        rate = background + decay * offspring  # for _redraw_attacks below
+        if mass or attacks >= room:
+            ending = 1
+            break
+        attacks += 1  # an ordinary attack: counted, its emit("attack") only counted
+        if p_strike >= 0.0:
+            uniforms += 1
+            u, response_stream = _step_uniform(response_stream)
+            if u < p_strike:
+                ending = 2
+                break
+        t += gap / rate  # _redraw_attacks
+    z[Z_GAPS_LEFT] = gaps_left + int(ending != 0)  # a gap taken and not used goes back
+    _store_stream(rng, S_ATTACKS, attack_stream)
+    _store_stream(rng, S_RESPONSE, response_stream)
+    x[X_NOW] = now
+    offspring_draws = attacks + int(ending == 1)
+    x[X_DRAWS + D_UNIFORM] += uniforms
+    x[X_DRAWS + D_POISSON_OFFSPRING] += offspring_draws
+    x[X_DRAWS + D_POISSON_OFFSPRING_SUM] += offspring_draws * par[P_OFFSPRING_MEAN]
+    z[Z_OFFSPRING] = offspring
+    z[Z_ORDINARY_ATTACKS] += attacks
+    z[C_ATTACKS] += attacks
+    z[Z_EVENTS] += attacks
+    if ending == 0:
+        x[X_ATTACK_RATE] = rate
+        _set_clock(w, SRC_ATTACK, t)
+        return False
+    if ending == 1:
+        _attack_consequences(w, mass, -1)
+    else:
+        _schedule(w, now + _exponential(w, S_RESPONSE, par[P_STRIKE_DELAY]), PK_STRIKE, 0, 0)
+    return True
+
+
+@njit(cache=True)
 def _run(w, horizon):
     """env.run(until=horizon): take the earliest clock until the horizon; then finish()."""
     x, z, par = w.x, w.z, w.par
     while z[Z_STATUS] == ST_OK:
-        source = 0
-        t = x[X_CLOCK]
-        for k in range(1, N_SOURCES):
-            if x[X_CLOCK + k] < t:
-                t = x[X_CLOCK + k]
-                source = k
+        if z[Z_CLOCKS_CHANGED]:  # the earliest source other than attacks (lowest index at ties)
+            z[Z_CLOCKS_CHANGED] = 0
+            z[Z_NEXT_OTHER_SOURCE] = SRC_PENDING
+            x[X_NEXT_OTHER] = x[X_CLOCK + SRC_PENDING]
+            for k in range(SRC_ATTACK + 1, N_SOURCES):
+                if x[X_CLOCK + k] < x[X_NEXT_OTHER]:
+                    x[X_NEXT_OTHER] = x[X_CLOCK + k]
+                    z[Z_NEXT_OTHER_SOURCE] = k
+        source, t = z[Z_NEXT_OTHER_SOURCE], x[X_NEXT_OTHER]
+        if x[X_CLOCK + SRC_ATTACK] < t:
+            source, t = SRC_ATTACK, x[X_CLOCK + SRC_ATTACK]
         if not t < horizon:  # SimPy stops before events at the horizon itself
             break
         x[X_NOW] = t
+        redraw = True
         if source == SRC_PENDING:
             _fire_pending(w)
-        elif source == SRC_ATTACK:  # ttp_attacks: accept a candidate with chance intensity / bound
-            if _uniform(w, S_ATTACKS) * x[X_ATTACK_BOUND] <= _intensity(w):
+        elif source == SRC_ATTACK:
+            if _plain_attacks(w):
+                redraw = _attack_burst(w, min(x[X_NEXT_OTHER], horizon))
+            else:  # ttp_attacks: an offspring's attack with chance decay x offspring / rate
+                offspring = _uniform(w, S_ATTACKS) * x[X_ATTACK_RATE] < par[P_DECAY] * z[Z_OFFSPRING]
+                z[Z_OFFSPRING] -= int(offspring)  # an offspring came (else a background attack)
                 _attack(w, -1, -1)
         elif source == SRC_CLASH:
             _clash(w, E_CLASH, False)
@@ -986,7 +1311,7 @@ def _run(w, horizon):
             if z[Z_RUNG] > 0:
                 _emit(w, E_CALM)
             x[X_QUIET_FROM] = t
-            x[X_CLOCK + SRC_CALM] = max(x[X_LAST_VIOLENCE], x[X_QUIET_FROM]) + par[P_CALM_DAYS]
+            _set_clock(w, SRC_CALM, max(x[X_LAST_VIOLENCE], x[X_QUIET_FROM]) + par[P_CALM_DAYS])
         elif source == SRC_CHINESE:
             _chinese_nationals_attack(w)
         elif source == SRC_IRAN:
@@ -996,58 +1321,64 @@ def _run(w, horizon):
         if z[Z_NOTIFY]:
             z[Z_NOTIFY] = 0
             _redraw_all(w)
-        elif source != SRC_PENDING and source != SRC_CALM:
+        elif source != SRC_PENDING and source != SRC_CALM and redraw:
             _redraw(w, source)  # the hazard's own loop draws its next time
     if z[Z_STATUS] != ST_OK:
         return
     # finish(): close the books at the horizon
     x[X_NOW] = horizon
     _close_combat_segment(w)
-    w.days_at[z[Z_RUNG]] += horizon - x[X_RUNG_SINCE]
+    x[X_DAYS_AT + z[Z_RUNG]] += horizon - x[X_RUNG_SINCE]
     if z[Z_CEASEFIRE]:
         x[X_DAYS_CF] += horizon - x[X_CF_SINCE]
     for crossing in range(N_CROSSINGS):
         _account_trade_closure(w, crossing)
     # deaths drawn in aggregate (exact: sums of independent Poissons; thinning for the split)
-    w.fatal[K_TTP] += _poisson(w, S_ATTACKS, z[Z_ORDINARY_ATTACKS] * par[P_ORDINARY_MEAN])
+    w.z[K_TTP] += _poisson(w, S_ATTACKS, z[Z_ORDINARY_ATTACKS] * par[P_ORDINARY_MEAN])
     exposure = x[X_COMBAT_EXPOSURE]
     if exposure > 0.0:
         share_pak = par[P_SHARE_PAK]
         rest = 1.0 - share_pak
         civilian_share = min(1.0, par[P_SHARE_CIVILIANS] / rest) if rest > 0.0 else 0.0
-        w.fatal[K_PAK] += _poisson(w, S_LADDER, exposure * share_pak)
-        w.fatal[K_CIVILIANS] += _poisson(w, S_LADDER, exposure * rest * civilian_share)
-        w.fatal[K_AFGHAN] += _poisson(w, S_LADDER, exposure * rest * (1.0 - civilian_share))
+        w.z[K_PAK] += _poisson(w, S_LADDER, exposure * share_pak)
+        w.z[K_CIVILIANS] += _poisson(w, S_LADDER, exposure * rest * civilian_share)
+        w.z[K_AFGHAN] += _poisson(w, S_LADDER, exposure * rest * (1.0 - civilian_share))
 
 
 @njit(cache=True)
-def _simulate_runs(begin, first_run, seed, horizon, max_events, params, on, lad_start, lad_end, lad_target,
-                   lad_prob, ie_kind, ie_day, ie_deaths, pending_capacity,
-                   counts, fatal, first, days_at, days_closed, trade_loss, days_cf, final_rung, max_rung,
-                   ceasefire_at, open_at, path_t, path_r, path_offsets, daily, draws):
+def _simulate_runs(begin, first_run, seed, horizon, max_events, params, on, lad, ie_kind, ie_day, ie_deaths,
+                   pending_capacity, counts, fatal, first, days_at, draws, days_closed, trade_loss, days_cf,
+                   final_rung, max_rung, ceasefire_at, open_at, path, path_offsets, daily):
     """Runs begin..n-1 of a chunk into preallocated outputs. Returns (status, run offset reached)."""
     n = params.shape[0]
     n_days = daily.shape[1]
     x = np.empty(N_X)
     z = np.empty(N_Z, np.int64)
-    rng = np.empty((N_STREAMS, 4), np.uint64)
+    rng = np.empty(N_STREAMS * 4, np.uint64)
     pend_t = np.empty(pending_capacity)
-    pend_i = np.empty((pending_capacity, 4), np.int64)
+    pend_i = np.empty(pending_capacity * 4, np.int64)
     for i in range(begin, n):
-        w = World(x, z, params[i], on, rng, draws[i], counts[i], fatal[i], first[i], days_at[i],
-                  lad_start, lad_end, lad_target, lad_prob[i], pend_t, pend_i, path_t, path_r)
+        w = World(_pointer(x), _pointer(z), _pointer(params[i]), _pointer(rng), _pointer(lad), _pointer(pend_t),
+                  _pointer(pend_i), _pointer(path))
         path_start = path_offsets[i]
-        _reset(w, seed, first_run + i, max_events, ie_kind, ie_day, ie_deaths, path_start)
+        _reset(w, seed, first_run + i, max_events, on, ie_kind, ie_day, ie_deaths, pending_capacity, path_start,
+               path.shape[0])
         if z[Z_STATUS] == ST_OK:
             _run(w, horizon)
         if z[Z_STATUS] != ST_OK:
             return z[Z_STATUS], i
+        # RunTally.to_row
+        counts[i, :] = z[Z_COUNTS:Z_COUNTS + N_COUNTS]
+        fatal[i, :] = z[Z_FATAL:Z_FATAL + N_FATAL]
+        first[i, :] = x[X_FIRST:X_FIRST + N_FIRST]
+        days_at[i, :] = x[X_DAYS_AT:X_DAYS_AT + N_RUNGS]
+        draws[i, :] = x[X_DRAWS:X_DRAWS + N_DRAW_STATS]
         path_end = z[Z_PATH_POS]
         path_offsets[i + 1] = path_end
-        top = 0
+        top = 0.0
         for j in range(path_start, path_end):
-            top = max(top, path_r[j])
-        max_rung[i] = top
+            top = max(top, path[j, 1])
+        max_rung[i] = int(top)
         final_rung[i] = z[Z_RUNG]
         ceasefire_at[i] = z[Z_CEASEFIRE] == 1
         all_open = True
@@ -1057,13 +1388,15 @@ def _simulate_runs(begin, first_run, seed, horizon, max_events, params, on, lad_
         open_at[i] = all_open
         trade_loss[i] = x[X_TRADE_LOSS]
         days_cf[i] = x[X_DAYS_CF]
-        # records.daily_rungs: the rung in force at the end of each day 1..ceil(horizon)
-        j = path_start
-        for day in range(n_days):
-            end = min(float(day + 1), horizon) if day == n_days - 1 else float(day + 1)
-            while j + 1 < path_end and path_t[j + 1] <= end:
-                j += 1
-            daily[i, day] = path_r[j]
+        # records.daily_rungs: the rung in force at the end of each day 1..ceil(horizon), i.e. of the
+        # last path entry at or before the day's end; an entry at day t first counts on day
+        # index ceil(t) - 1 (the last day ends at the horizon, after every entry)
+        for j in range(path_start, path_end):
+            first_day = max(0, int(math.ceil(path[j, 0])) - 1)
+            until_day = n_days
+            if j + 1 < path_end:
+                until_day = max(0, int(math.ceil(path[j + 1, 0])) - 1)
+            daily[i, first_day:until_day] = int(path[j, 1])
     return ST_OK, n
 
 
@@ -1071,14 +1404,16 @@ def _simulate_runs(begin, first_run, seed, horizon, max_events, params, on, lad_
 def _floor_runs(first_run, seed, draws, sink):
     """The benchmark's floor: per run, seed the six streams and draw exactly the variates the
     engine drew (counts per kind, Poisson means at their per-run average) -- and nothing else."""
-    rng = np.empty((N_STREAMS, 4), np.uint64)
+    state = np.empty(N_STREAMS * 4, np.uint64)
+    rng = _pointer(state)
+    table = np.empty(5)
     total = 0.0
     for i in range(draws.shape[0]):
         _seed_streams(rng, seed, first_run + i)
         for _ in range(int(draws[i, D_UNIFORM])):
             total += _raw_uniform(rng, S_ATTACKS)
         for _ in range(int(draws[i, D_EXPONENTIAL])):
-            total += -math.log1p(-_raw_uniform(rng, S_RESPONSE))
+            total += _raw_exponential(rng, S_RESPONSE)
         n_small = int(draws[i, D_POISSON_SMALL])
         if n_small:
             mean = draws[i, D_POISSON_SMALL_SUM] / n_small
@@ -1089,7 +1424,39 @@ def _floor_runs(first_run, seed, draws, sink):
             mean = draws[i, D_POISSON_LARGE_SUM] / n_large
             for _ in range(n_large):
                 total += _poisson_ptrs(rng, S_LADDER, mean)
+        n_offspring = int(draws[i, D_POISSON_OFFSPRING])
+        if n_offspring:  # one mean per run, its CDF table precomputed as the engine does
+            mean = draws[i, D_POISSON_OFFSPRING_SUM] / n_offspring
+            _fill_poisson_table(table, mean)
+            for _ in range(n_offspring):
+                total += _poisson_tabled(rng, S_ATTACKS, mean, table, 0)
     sink[0] = total
+
+
+@njit(cache=True)
+def _sample(kind, seed, parameter, n):
+    """n draws of one sampler from stream 0 of run 0 (for the sampler tests): kind 0 uniform,
+    1 standard exponential, 2 Poisson(parameter) as the engine draws it, 3 an attack's offspring
+    count Poisson(parameter) by its table."""
+    state = np.empty(N_STREAMS * 4, np.uint64)
+    rng = _pointer(state)
+    _seed_streams(rng, seed, 0)
+    table = np.empty(5)
+    _fill_poisson_table(table, parameter)
+    out = np.empty(n)
+    for i in range(n):
+        if kind == 0:
+            out[i] = _raw_uniform(rng, 0)
+        elif kind == 1:
+            out[i] = _raw_exponential(rng, 0)
+        elif kind == 2:
+            if parameter < POISSON_INVERSION_BELOW:
+                out[i] = _poisson_inversion(rng, 0, parameter)
+            else:
+                out[i] = _poisson_ptrs(rng, 0, parameter)
+        else:
+            out[i] = _poisson_tabled(rng, 0, parameter, table, 0)
+    return out
 
 
 # =============================================================================================
@@ -1143,6 +1510,15 @@ def _inputs(config, start: int, stop: int, sampled) -> dict:
         params[:, _COLUMN[name]] = getattr(inputs, name)
     for name in _RAW:
         params[:, _COLUMN[name]] = values[name]
+    params[:, P_OFFSPRING_MEAN] = inputs.excitation_jump / inputs.excitation_decay_per_day
+    params[:, P_OFFSPRING_TABLE:P_OFFSPRING_TABLE + 5] = poisson_table(params[:, P_OFFSPRING_MEAN])
+    with np.errstate(all="ignore"):  # used only where max > min and alpha != 1 (as in SimPy)
+        e = 1.0 - values["mass_casualty_tail_exponent"]
+        low_e = values["mass_casualty_min_fatalities"] ** e
+        params[:, P_MASS_POWERS] = low_e
+        params[:, P_MASS_POWERS + 1] = values["mass_casualty_max_fatalities"] ** e - low_e
+        params[:, P_MASS_POWERS + 2] = 1.0 / e
+    params[:, P_OFFSPRING0_MEAN] = inputs.initial_excitation / inputs.excitation_decay_per_day
     for rung in range(N_RUNGS):
         params[:, P_STRIKE_AT_RUNG + rung] = values["p_strike_after_attack"] * values["strike_multiplier_per_rung"] ** rung
         params[:, P_ESCALATION_AT_RUNG + rung] = values["mediation_multiplier_per_rung"] ** (rung - 1)
@@ -1157,17 +1533,18 @@ def _inputs(config, start: int, stop: int, sampled) -> dict:
     moves = sorted(enumerate(scenario.transitions),
                    key=lambda item: (RUNG_INDEX[item[1].state] * N_EMIT + EMIT_KINDS.index(item[1].event), item[0]))
     keys = np.array([RUNG_INDEX[t.state] * N_EMIT + EMIT_KINDS.index(t.event) for _, t in moves], np.int64)
-    lad_start = np.searchsorted(keys, np.arange(N_RUNGS * N_EMIT), side="left").astype(np.int64)
-    lad_end = np.searchsorted(keys, np.arange(N_RUNGS * N_EMIT), side="right").astype(np.int64)
-    lad_target = np.array([RUNG_INDEX[t.target] for _, t in moves], np.int64)
-    lad_prob = np.empty((n, len(moves)))
+    every_key = np.arange(N_RUNGS * N_EMIT)
+    lad = np.concatenate([np.searchsorted(keys, every_key, side="left"),
+                          np.searchsorted(keys, every_key, side="right"),
+                          [RUNG_INDEX[t.target] for _, t in moves]]).astype(np.int64)
+    ladder_probabilities = np.empty((n, len(moves)))
     for j, (_, t) in enumerate(moves):
-        lad_prob[:, j] = values[t.parameter]
+        ladder_probabilities[:, j] = values[t.parameter]
     events = scenario.initial_events
     return dict(
-        params=params,
-        on=np.array([switches[name] for name in MECHANISMS], dtype=np.bool_),
-        lad_start=lad_start, lad_end=lad_end, lad_target=lad_target, lad_prob=lad_prob,
+        params=np.ascontiguousarray(np.concatenate([params, ladder_probabilities], axis=1)),
+        on=np.array([switches[name] for name in MECHANISMS], dtype=np.int64),
+        lad=lad,
         ie_kind=np.array([INITIAL_EVENT_KINDS.index(e.kind) for e in events], np.int64),
         ie_day=np.array([e.day for e in events], dtype=float),
         # inject(): deaths=None if deaths is None else int(round(deaths)) -- round half to even
@@ -1179,30 +1556,27 @@ def _simulate_arrays(config, start: int, stop: int, sampled) -> dict:
     """Run the kernel over the chunk, growing buffers on overflow; return the output arrays."""
     _ensure_fresh_cache()
     n = stop - start
-    kernel_inputs = _inputs(config, start, stop, sampled)
+    given = _inputs(config, start, stop, sampled)
     n_days = int(math.ceil(config.horizon_days))
     out = dict(
         counts=np.zeros((n, N_COUNTS), np.int64), fatal=np.zeros((n, N_FATAL), np.int64),
-        first=np.full((n, N_FIRST), np.nan), days_at=np.zeros((n, N_RUNGS)),
+        first=np.full((n, N_FIRST), np.nan), days_at=np.zeros((n, N_RUNGS)), draws=np.zeros((n, N_DRAW_STATS)),
         days_closed=np.zeros((n, N_CROSSINGS)), trade_loss=np.zeros(n), days_cf=np.zeros(n),
         final_rung=np.zeros(n, np.int8), max_rung=np.zeros(n, np.int8),
         ceasefire_at=np.zeros(n, np.bool_), open_at=np.zeros(n, np.bool_),
-        daily=np.zeros((n, n_days), np.int8), draws=np.zeros((n, N_DRAW_STATS)),
+        daily=np.zeros((n, n_days), np.int8),
     )
-    path_t = np.empty(8 * n + 64)
-    path_r = np.empty(8 * n + 64, np.int8)
+    path = np.empty((max(1, INITIAL_PATH_ROWS_PER_RUN * n), 2))
     path_offsets = np.zeros(n + 1, np.int64)
-    pending_capacity = 32
+    pending_capacity = INITIAL_PENDING_CAPACITY
     begin = 0
     while True:
         status, at = _simulate_runs(
             begin, start, config.seed, float(config.horizon_days), config.max_events_per_run,
-            kernel_inputs["params"], kernel_inputs["on"], kernel_inputs["lad_start"], kernel_inputs["lad_end"],
-            kernel_inputs["lad_target"], kernel_inputs["lad_prob"], kernel_inputs["ie_kind"],
-            kernel_inputs["ie_day"], kernel_inputs["ie_deaths"], pending_capacity,
-            out["counts"], out["fatal"], out["first"], out["days_at"], out["days_closed"], out["trade_loss"],
-            out["days_cf"], out["final_rung"], out["max_rung"], out["ceasefire_at"], out["open_at"],
-            path_t, path_r, path_offsets, out["daily"], out["draws"])
+            given["params"], given["on"], given["lad"], given["ie_kind"], given["ie_day"], given["ie_deaths"],
+            pending_capacity, out["counts"], out["fatal"], out["first"], out["days_at"], out["draws"],
+            out["days_closed"], out["trade_loss"], out["days_cf"], out["final_rung"], out["max_rung"],
+            out["ceasefire_at"], out["open_at"], path, path_offsets, out["daily"])
         if status == ST_OK:
             break
         if status == ST_MAX_EVENTS:
@@ -1212,10 +1586,10 @@ def _simulate_arrays(config, start: int, stop: int, sampled) -> dict:
         if status == ST_PENDING_FULL:
             pending_capacity *= 2
         elif status == ST_PATH_FULL:
-            path_t = np.concatenate([path_t, np.empty(path_t.shape[0])])
-            path_r = np.concatenate([path_r, np.empty(path_r.shape[0], np.int8)])
+            path = np.concatenate([path, np.empty_like(path)])
         begin = at  # re-run that run from its first draw with the larger buffer
-    out["path_t"], out["path_r"], out["path_offsets"] = path_t, path_r, path_offsets
+    used = int(path_offsets[-1])
+    out["path_days"], out["path_rungs"], out["path_offsets"] = path[:used, 0], path[:used, 1], path_offsets
     return out
 
 
@@ -1257,9 +1631,8 @@ def simulate_chunk(config, start: int, stop: int, sampled) -> pa.Table:
     for r, rung in enumerate(RUNGS):
         columns[f"days_at_{rung}"] = pa.array(out["days_at"][:, r])
     offsets = out["path_offsets"]
-    used = slice(0, int(offsets[-1]))
-    columns["rung_path"] = _list_column(offsets, out["path_r"][used], pa.int8())
-    columns["rung_path_days"] = _list_column(offsets, out["path_t"][used].astype(np.float32), pa.float32())
+    columns["rung_path"] = _list_column(offsets, out["path_rungs"].astype(np.int8), pa.int8())
+    columns["rung_path_days"] = _list_column(offsets, out["path_days"].astype(np.float32), pa.float32())
     n_days = out["daily"].shape[1]
     columns["rung_daily"] = _list_column(np.arange(n + 1, dtype=np.int64) * n_days, out["daily"].reshape(-1),
                                          pa.int8())
@@ -1286,8 +1659,16 @@ def warm_up() -> float:
     return time.perf_counter() - started
 
 
-def variate_floor(config, start: int, stop: int, draws: np.ndarray) -> float:
-    """Seconds the floor kernel takes to draw ``draws`` (the engine's per-run variate counts)."""
+def variate_counts(config, start: int, stop: int, sampled=None) -> np.ndarray:
+    """The random variates each run of runs start..stop-1 draws, one row per run, columns
+    :data:`DRAW_STATS` (counts per kind and the sums of the Poisson means)."""
+    return _simulate_arrays(config, start, stop, sampled or {})["draws"]
+
+
+def variate_floor(config, start: int, draws: np.ndarray) -> float:
+    """Seconds a compiled loop takes to seed each run's six streams and draw exactly the
+    variates in ``draws`` (from :func:`variate_counts`) -- and nothing else: the floor under
+    the engine's cost."""
     started = time.perf_counter()
     _floor_runs(start, config.seed, draws, np.zeros(1))
     return time.perf_counter() - started

@@ -85,6 +85,7 @@ class BorderConflict:
         self.crossing_generation = dict.fromkeys(CROSSINGS, 0)
         self.trade_shut_since: dict[str, float] = {}
         self.state_changed = env.event()
+        self.attack_process = None
 
     # -- bookkeeping -------------------------------------------------------------------------
     def notify(self) -> None:
@@ -169,19 +170,27 @@ class BorderConflict:
         return self.inputs.attack_background_per_day * factor
 
     def ttp_attacks(self):
-        """Hawkes process by thinning: the intensity only decays between events, so its value
-        now bounds it until the next event or state change."""
+        """Hawkes process by thinning: between attacks the intensity only decays, so its value now
+        bounds it until the next candidate — unless something changes it from outside (a ceasefire
+        starting or ending, an injected attack), which interrupts this process to draw afresh
+        (exact: thinning candidates are memoryless)."""
         while True:
             bound = self.background_rate() + self.current_excitation()
-            if bound <= 0.0:
-                yield self.state_changed
-                continue
-            timer = self.env.timeout(self.rng_attacks.exponential(1.0 / bound))
-            outcome = yield timer | self.state_changed
-            if timer not in outcome:
+            try:
+                if bound <= 0.0:
+                    yield self.env.event()  # nothing to do until interrupted
+                    continue
+                yield self.env.timeout(self.rng_attacks.exponential(1.0 / bound))
+            except simpy.Interrupt:
                 continue
             if self.rng_attacks.random() * bound <= self.background_rate() + self.current_excitation():
                 self.attack()
+
+    def attack_intensity_changed(self) -> None:
+        """Wake the attack process when its intensity changed from outside it."""
+        process = self.attack_process
+        if process is not None and process.is_alive and self.env.active_process is not process:
+            process.interrupt()
 
     def attack(self, *, mass_casualty: bool | None = None, deaths: int | None = None) -> None:
         """One TTP attack: excitation, fatalities, and perhaps a Pakistani strike in response."""
@@ -366,6 +375,7 @@ class BorderConflict:
         self.emit("ceasefire", mediator=mediator, renewed=renewed)
         if not renewed:
             self.notify()
+            self.attack_intensity_changed()
 
     def collapse_rate(self) -> float:
         return 1.0 / self.v["ceasefire_mean_duration_days"] if self.ceasefire else 0.0
@@ -377,6 +387,7 @@ class BorderConflict:
         self.tally.counts["ceasefire_collapses"] += 1
         self.emit("ceasefire_collapse", cause=cause)
         self.notify()
+        self.attack_intensity_changed()
 
     def violation_may_collapse_ceasefire(self) -> None:
         if self.ceasefire and self.on["ceasefire_collapse"]:
@@ -443,6 +454,7 @@ class BorderConflict:
         if kind in ("attack", "mass_casualty_attack"):
             self.attack(mass_casualty=kind == "mass_casualty_attack",
                         deaths=None if deaths is None else int(round(deaths)))
+            self.attack_intensity_changed()
         elif kind == "strike":
             self.strike()
         elif kind == "clash":
@@ -463,7 +475,7 @@ class BorderConflict:
         for event in self.scenario.initial_events:
             env.process(self.inject(event.kind, event.day, event.deaths))
         if on["ttp_attacks"]:
-            env.process(self.ttp_attacks())
+            self.attack_process = env.process(self.ttp_attacks())
         if on["spontaneous_clashes"]:
             env.process(self.hazard(self.spontaneous_clash_rate, lambda: self.clash("clash"), self.rng_clashes))
         if on["mediation"]:
