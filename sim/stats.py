@@ -125,7 +125,7 @@ def _combine(n_a: int, mean_a: float, m2_a: float, n_b: int, mean_b: float, m2_b
 
 
 def exact_quantiles(sources: Sequence[Path] | pa.Table, columns: Sequence[str], probabilities: Sequence[float],
-                    *, max_bytes: int = 512 * 2**20) -> dict[str, list[float | None]]:
+                    *, max_bytes: int = 192 * 2**20) -> dict[str, list[float | None]]:
     """Exact quantiles (numpy's default method, NaN ignored) of each column over all runs.
 
     ``sources`` is a table or the list of Parquet part files; columns are read a few at a time
