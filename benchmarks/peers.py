@@ -1,12 +1,15 @@
 """Runs per second of the same SimPy model under a peer tool, a hand-rolled pool and our runner.
 
 Measured side by side in this one run on this machine, on the default (baseline) scenario with a
-365-day horizon, 2 worker processes each, all started with the ``spawn`` method:
+365-day horizon, 2 worker processes each, started with the ``spawn`` method (as our runner's
+are) unless said otherwise, in ``--repeats`` interleaved rounds (the table shows medians):
   * EMA Workbench: a plain Python model function wrapping ``simulate_run``, evaluated by its
-    ``MultiprocessingEvaluator`` (one task per experiment, as EMA dispatches them),
+    ``MultiprocessingEvaluator`` (one task per experiment, as EMA dispatches them; ``spawn``),
   * a plain ``multiprocessing.Pool`` with ``imap_unordered`` over chunks of run indices, each
     worker calling ``simulate_run`` in a loop — the simplest thing a user would hand-roll,
   * our runner, ``engine=simpy`` (chunks, parameter sampling, full record tables, statistics),
+  * EMA again with the ``fork`` start method — what a Linux user gets by default (no re-imports in
+    the workers); an extra row, not like for like with the spawned ones (``--no-ema-fork`` skips it),
   * our runner, ``engine=fast`` when ``sim/engines/fast_engine.py`` imports (more runs; a warm-up
     batch in this process first, timed apart: it loads the project's Numba cache, or compiles when
     the cache is stale — minutes; ``--fresh-numba-cache`` forces a full compile into a temp dir),
@@ -22,12 +25,14 @@ Parameters (``--uncertainty``):
     Same distributions, different draws: equal work on average, not run by run.
 
 Wall times include starting and stopping the worker processes (each spawned worker imports
-numpy, simpy and ``sim``; EMA's also import pandas, scipy and the workbench). A second, tiny batch
-per pooled configuration measures that fixed cost, so the steady rate (runs/s once started) is
-printed too.
+numpy, simpy and ``sim``; EMA's also import pandas, scipy and the workbench). A tiny batch per
+pooled configuration and round measures that fixed cost, so the steady rate (runs/s once started)
+is printed too. The machine may be shared: each row shows how much CPU other processes used
+meanwhile ("others CPU"); numbers with much of it are not worth recording.
 
     python benchmarks/peers.py [--runs 600] [--fast-runs 200000] [--uncertainty fixed|sampled]
-                               [--chunk-size 50] [--fast-chunk-size 25000] [--no-startup]
+                               [--repeats 3] [--chunk-size 50] [--fast-chunk-size 25000]
+                               [--no-startup] [--no-ema-fork] [--fresh-numba-cache]
 """
 
 from __future__ import annotations
@@ -181,6 +186,15 @@ def run_ema(args, n_runs: int, chunk_size: int | None = None):  # EMA: one task 
     return seconds, results
 
 
+def run_ema_fork(args, n_runs: int, chunk_size: int | None = None):
+    """EMA as a Linux user gets it by default: its Pool forks this process (no re-imports)."""
+    multiprocessing.set_start_method("fork", force=True)
+    try:
+        return run_ema(args, n_runs)
+    finally:
+        multiprocessing.set_start_method("spawn", force=True)
+
+
 def runner_overrides(args, n_runs: int, engine: str, chunk_size: int) -> list[str]:
     return [f"scenario={args.scenario}", f"horizon_days={args.horizon}", f"seed={args.seed}",
             f"n_runs={n_runs}", f"chunk_size={chunk_size}", f"uncertainty={args.uncertainty}",
@@ -277,6 +291,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20251012)
     parser.add_argument("--engine-runs", type=int, default=200, help="runs for the engine-alone reference")
     parser.add_argument("--no-startup", action="store_true", help="skip the tiny batches that measure startup")
+    parser.add_argument("--no-ema-fork", action="store_true",
+                        help="skip the extra row of EMA with the fork start method (Linux's default)")
     parser.add_argument("--fresh-numba-cache", action="store_true",
                         help="compile the fast engine from scratch (default: the project's Numba cache)")
     args = parser.parse_args()
@@ -302,11 +318,11 @@ def main() -> None:
           flush=True)
 
     engine_name = "engine alone, 1 process (reference)"
-    pooled = [
-        ("EMA Workbench, MultiprocessingEvaluator(2)", run_ema),
-        ("plain Pool(2).imap_unordered, chunks", run_plain_pool),
-        ("our runner, engine=simpy, workers=2", run_runner),
-    ]
+    ema_name, pool_name, runner_name = ("EMA Workbench, MultiprocessingEvaluator(2)",
+                                        "plain Pool(2).imap_unordered, chunks", "our runner, engine=simpy, workers=2")
+    pooled = [(ema_name, run_ema), (pool_name, run_plain_pool), (runner_name, run_runner)]
+    if not args.no_ema_fork:
+        pooled.append(("EMA Workbench, fork (Linux default)", run_ema_fork))
     fast_name = "our runner, engine=fast, workers=2"
     fast_note = fast_engine_available()
     fast_compile = None
@@ -370,7 +386,6 @@ def main() -> None:
     seconds_of = {name: median(times[name]) for name in names}
     startups = {name: median(values) for name, values in startup_times.items()}
     rate_of = {name: runs[name] / seconds_of[name] for name in names}
-    pool_name = pooled[1][0]
     pool_rate = rate_of[pool_name]
 
     def text(value, spec):
@@ -397,10 +412,11 @@ def main() -> None:
                "the project's Numba cache: loading it when current, else compiling")
         print(f"fast engine warm-up (batch of 100 runs, 1 process; {how}): {fast_compile:.2f} s")
 
-    ema_name, _, runner_name = (name for name, _ in pooled)
     engine_rate = rate_of[engine_name]
     print()
-    print(f"EMA overhead ratio (EMA time / plain pool time): {seconds_of[ema_name] / seconds_of[pool_name]:.2f}")
+    print(f"EMA overhead ratio (EMA time / plain pool time): {seconds_of[ema_name] / seconds_of[pool_name]:.2f}"
+          + ("" if args.no_ema_fork else
+             f"; EMA forked / plain pool (spawned): {seconds_of[pooled[3][0]] / seconds_of[pool_name]:.2f}"))
     print(f"our runner (simpy) time / plain pool time: {seconds_of[runner_name] / seconds_of[pool_name]:.2f}")
     ideal = WORKERS * engine_rate
     print(f"per run and worker, beyond the engine's own {1000 / engine_rate:.1f} ms "
@@ -412,9 +428,10 @@ def main() -> None:
             steady = (runs[name] - small) / (seconds_of[name] - startups[name])
             line += f", {1000 * WORKERS / steady - 1000 / engine_rate:+.2f} ms steady ({steady / ideal:.0%} of ideal)"
         print(line)
-    ema, pool, runner = (answers[name] for name, _ in pooled)
+    ema, pool, runner = answers[ema_name], answers[pool_name], answers[runner_name]
     if args.uncertainty == "fixed":
         print(f"identical outcomes run by run: EMA vs pool {agree(ema, pool)}, runner vs pool {agree(runner, pool)}"
+              + ("" if args.no_ema_fork else f", EMA forked vs pool {agree(answers[pooled[3][0]], pool)}")
               + ("" if fast_name not in names else "; the fast engine has its own random streams (means only)"))
     for name in names[1:]:
         print(f"  means, {name}: {mean_outcomes(answers[name])}")
