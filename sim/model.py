@@ -250,7 +250,8 @@ CATALOGUE: dict[str, ParameterInfo] = {
 class Inputs:
     """One run's parameter values plus the quantities derived from them (shared by all engines).
 
-    Build with :func:`prepare_inputs`; engines read attributes, never the raw mapping.
+    Build with :func:`prepare_inputs`; engines read attributes, never the raw mapping. Built from
+    arrays (one element per run), the derived quantities are arrays of the same shape.
     """
 
     values: Mapping[str, float]

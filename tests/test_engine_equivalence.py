@@ -20,8 +20,9 @@ Bonferroni: each test must have p >= 0.001 / 315. The perturbed engine (TTP atta
 fast side only, baseline, same run counts) is a family of its own (63 tests): it must be rejected,
 i.e. some p < 0.001 / 63.
 
-Cost: the SimPy reference batches (20,000 baseline runs, 5,000 for each other scenario, about
-16 ms each) are computed once per module with two workers: about five minutes on 2 cores.
+Cost: the SimPy reference batches (20,000 baseline runs and 5,000 for each other scenario, 40,000
+runs of 8-16 ms) are computed once per module with two workers and dominate: about six minutes on
+an idle 2-core machine. The compiled engine's batches take seconds.
 """
 
 from __future__ import annotations
@@ -53,11 +54,22 @@ pytestmark = pytest.mark.slow
 
 
 def batch(scenario: str, engine: str, seed: int, *extra: str):
+    if engine == "fast":
+        warm_up()
     n_runs = RUNS.get(scenario, DEFAULT_RUNS)
     chunk = 250 if engine == "simpy" else 2_500
     config = compose_run_config([f"scenario={scenario}", f"n_runs={n_runs}", f"seed={seed}", f"engine={engine}",
                                  f"chunk_size={chunk}", *extra])
     return run_batch(config, workers=2, progress=False).table
+
+
+@lru_cache(maxsize=None)
+def warm_up() -> None:
+    """Compile (or load) the compiled engine here, once, so the two workers load numba's cache
+    instead of both compiling it."""
+    from sim.engines import fast_engine
+
+    fast_engine.warm_up()
 
 
 @lru_cache(maxsize=None)
@@ -111,7 +123,8 @@ def distribution_test(a: np.ndarray, b: np.ndarray) -> float:
         return 1.0
     if len(np.unique(np.concatenate([a, b]))) <= DISCRETE_MAX_VALUES:
         return discrete_test(a, b)
-    return float(ks_2samp(a, b).pvalue)
+    method = "exact" if len(a) * len(b) <= 10_000 else "asymp"
+    return float(ks_2samp(a, b, method=method).pvalue)
 
 
 def column(table, name: str) -> np.ndarray:
@@ -144,8 +157,10 @@ def report(p: dict[str, float], threshold: float) -> str:
 
 
 def test_the_family_is_every_shipped_scenario():
-    assert SCENARIOS == ["baseline", "border_reopened", "kandahar_ascendant", "major_attack_shock", "mediation_push"]
-    assert FAMILY_PER_SCENARIO == 63 and FAMILY_SIZE == 315
+    # 5 shipped scenarios today (baseline, border_reopened, kandahar_ascendant, major_attack_shock,
+    # mediation_push): 315 tests; a new scenario joins the family and tightens the threshold
+    assert "baseline" in SCENARIOS and len(SCENARIOS) >= 5
+    assert FAMILY_PER_SCENARIO == 63 and FAMILY_SIZE == 63 * len(SCENARIOS)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

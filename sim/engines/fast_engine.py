@@ -244,8 +244,8 @@ N_X = X_DRAWS + N_DRAW_STATS
 
 (Z_RUNG, Z_CEASEFIRE, Z_CHINESE_ATTACKS, Z_EVENTS, Z_MAX_EVENTS, Z_NOTIFY, Z_ORDINARY_ATTACKS, Z_STATUS, Z_SEQ,
  Z_PENDING, Z_PENDING_CAPACITY, Z_PATH_POS, Z_PATH_CAPACITY, Z_CLOCKS_CHANGED, Z_NEXT_OTHER_SOURCE,
- Z_OFFSPRING, Z_GAPS_LEFT) = range(17)
-Z_CROSSING_STATE = 17                          # per crossing: OPEN / PARTIAL / CLOSED
+ Z_OFFSPRING, Z_GAPS_LEFT, Z_PENDING_TOP) = range(18)
+Z_CROSSING_STATE = 18                          # per crossing: OPEN / PARTIAL / CLOSED
 Z_GENERATION = Z_CROSSING_STATE + N_CROSSINGS  # per crossing: closures so far (reopen() checks it)
 Z_COUNTS = Z_GENERATION + N_CROSSINGS          # per COUNT_COLUMNS entry
 Z_FATAL = Z_COUNTS + len(COUNT_COLUMNS)        # per FATALITY_CATEGORIES entry
@@ -462,22 +462,17 @@ def _exponential(w, s, mean):
 
 
 @njit(cache=True)
-def _poisson_inversion_given(rng, s, lam, chance_of_zero):
-    """Poisson(lam) by sequential inversion (one uniform), given exp(-lam): for small means."""
+def _poisson_inversion(rng, s, lam):
+    """Poisson(lam) by sequential inversion (one uniform): for small means."""
     u = _raw_uniform(rng, s)
     k = 0
-    p = chance_of_zero
+    p = math.exp(-lam)
     cdf = p
     while u >= cdf and k < 1000:  # the cap is never reached for lam < 10 but for rounding at u ~ 1
         k += 1
         p *= lam / k
         cdf += p
     return k
-
-
-@njit(cache=True)
-def _poisson_inversion(rng, s, lam):
-    return _poisson_inversion_given(rng, s, lam, math.exp(-lam))
 
 
 def poisson_table(lam):
@@ -642,7 +637,11 @@ def _combat_rate(w):
 
 @njit(cache=True)
 def _recent_deaths(w):
-    """BorderConflict.recent_deaths: fading memory of interstate deaths plus the combat flow."""
+    """BorderConflict.recent_deaths: fading memory of interstate deaths plus the combat flow.
+
+    As in BorderConflict, the flow counts from X_FLOW_SINCE, the last time deaths were added or
+    a combat segment folded -- which can predate the start of combat at this rung (entering a
+    combat rung from a rung without combat does not reset it). Mirrored, not fixed, here."""
     x = w.x
     memory = w.par[P_MEMORY]
     now = x[X_NOW]
@@ -715,6 +714,7 @@ def _schedule(w, when, kind, a, b):
     slot = 0
     while w.pend_t[slot] != np.inf:
         slot += 1
+    z[Z_PENDING_TOP] = max(z[Z_PENDING_TOP], slot + 1)  # slots from here on are free
     w.pend_t[slot] = when
     w.pend_i[4 * slot] = kind
     w.pend_i[4 * slot + 1] = a
@@ -729,10 +729,9 @@ def _schedule(w, when, kind, a, b):
 @njit(cache=True)
 def _pop_pending(w):
     """Take the earliest pending event (FIFO among equal times); return its slot."""
-    capacity = w.z[Z_PENDING_CAPACITY]
     best = -1
     best_t = next_t = np.inf  # the earliest event and the time of the one after it
-    for slot in range(capacity):
+    for slot in range(w.z[Z_PENDING_TOP]):
         t = w.pend_t[slot]
         if t == np.inf:
             continue
@@ -743,6 +742,8 @@ def _pop_pending(w):
             next_t = t
     w.pend_t[best] = np.inf
     w.z[Z_PENDING] -= 1
+    if w.z[Z_PENDING] == 0:
+        w.z[Z_PENDING_TOP] = 0
     _set_clock(w, SRC_PENDING, next_t)
     return best
 
@@ -1349,16 +1350,21 @@ def _run(w, horizon):
 def _simulate_runs(begin, first_run, seed, horizon, max_events, params, on, lad, ie_kind, ie_day, ie_deaths,
                    pending_capacity, counts, fatal, first, days_at, draws, days_closed, trade_loss, days_cf,
                    final_rung, max_rung, ceasefire_at, open_at, path, path_offsets, daily):
-    """Runs begin..n-1 of a chunk into preallocated outputs. Returns (status, run offset reached)."""
-    n = params.shape[0]
+    """Runs begin..n-1 of a chunk into preallocated outputs. Returns (status, run offset reached).
+
+    ``params`` holds one row per parameter column, one column per run."""
+    n_columns, n = params.shape
     n_days = daily.shape[1]
     x = np.empty(N_X)
     z = np.empty(N_Z, np.int64)
     rng = np.empty(N_STREAMS * 4, np.uint64)
     pend_t = np.empty(pending_capacity)
     pend_i = np.empty(pending_capacity * 4, np.int64)
+    par = np.empty(n_columns)
     for i in range(begin, n):
-        w = World(_pointer(x), _pointer(z), _pointer(params[i]), _pointer(rng), _pointer(lad), _pointer(pend_t),
+        for column in range(n_columns):  # this run's parameters, contiguous
+            par[column] = params[column, i]
+        w = World(_pointer(x), _pointer(z), _pointer(par), _pointer(rng), _pointer(lad), _pointer(pend_t),
                   _pointer(pend_i), _pointer(path))
         path_start = path_offsets[i]
         _reset(w, seed, first_run + i, max_events, on, ie_kind, ie_day, ie_deaths, pending_capacity, path_start,
@@ -1497,38 +1503,17 @@ def _ensure_fresh_cache() -> None:
 
 
 def _inputs(config, start: int, stop: int, sampled) -> dict:
-    """Everything the kernel reads for runs start..stop-1, derived with sim.model.prepare_inputs."""
+    """Everything the kernel reads for runs start..stop-1, derived with sim.model.prepare_inputs.
+
+    Parameters not sampled stay scalars (broadcast); the matrix has one row per parameter column
+    (the kernel gathers each run's column into a contiguous row)."""
     scenario = config.scenario
     n = stop - start
-    values = {name: np.full(n, value, dtype=float) for name, value in scenario.point_values().items()}
+    values = dict(scenario.point_values())
     for name, column in sampled.items():
         values[name] = np.asarray(column, dtype=float)
     switches = scenario.switches
     inputs = prepare_inputs(values, switches)
-    params = np.empty((n, N_PARAMS))
-    for name in _DERIVED:
-        params[:, _COLUMN[name]] = getattr(inputs, name)
-    for name in _RAW:
-        params[:, _COLUMN[name]] = values[name]
-    params[:, P_OFFSPRING_MEAN] = inputs.excitation_jump / inputs.excitation_decay_per_day
-    params[:, P_OFFSPRING_TABLE:P_OFFSPRING_TABLE + 5] = poisson_table(params[:, P_OFFSPRING_MEAN])
-    with np.errstate(all="ignore"):  # used only where max > min and alpha != 1 (as in SimPy)
-        e = 1.0 - values["mass_casualty_tail_exponent"]
-        low_e = values["mass_casualty_min_fatalities"] ** e
-        params[:, P_MASS_POWERS] = low_e
-        params[:, P_MASS_POWERS + 1] = values["mass_casualty_max_fatalities"] ** e - low_e
-        params[:, P_MASS_POWERS + 2] = 1.0 / e
-    params[:, P_OFFSPRING0_MEAN] = inputs.initial_excitation / inputs.excitation_decay_per_day
-    for rung in range(N_RUNGS):
-        params[:, P_STRIKE_AT_RUNG + rung] = values["p_strike_after_attack"] * values["strike_multiplier_per_rung"] ** rung
-        params[:, P_ESCALATION_AT_RUNG + rung] = values["mediation_multiplier_per_rung"] ** (rung - 1)
-        key = _COMBAT_RATE_KEYS.get(rung)
-        on = key is not None and switches["combat_fatalities"]
-        params[:, P_COMBAT_AT_RUNG + rung] = values[key] if on else 0.0
-    for c, crossing in enumerate(CROSSINGS):
-        params[:, P_TRADE_LOSS + c] = values[f"trade_loss_usd_per_day_{crossing}"]
-    for m in range(N_MEDIATORS):
-        params[:, P_WEIGHT + m] = inputs.mediator_weights[m]
     # the ladder: moves grouped by (rung, event), in the scenario's order within a group
     moves = sorted(enumerate(scenario.transitions),
                    key=lambda item: (RUNG_INDEX[item[1].state] * N_EMIT + EMIT_KINDS.index(item[1].event), item[0]))
@@ -1537,12 +1522,35 @@ def _inputs(config, start: int, stop: int, sampled) -> dict:
     lad = np.concatenate([np.searchsorted(keys, every_key, side="left"),
                           np.searchsorted(keys, every_key, side="right"),
                           [RUNG_INDEX[t.target] for _, t in moves]]).astype(np.int64)
-    ladder_probabilities = np.empty((n, len(moves)))
+    rows = np.empty((N_PARAMS + len(moves), n))  # rows[column]: that column for every run
+    for name in _DERIVED:
+        rows[_COLUMN[name]] = getattr(inputs, name)
+    for name in _RAW:
+        rows[_COLUMN[name]] = values[name]
+    rows[P_OFFSPRING_MEAN] = inputs.excitation_jump / inputs.excitation_decay_per_day
+    rows[P_OFFSPRING_TABLE:P_OFFSPRING_TABLE + 5] = poisson_table(rows[P_OFFSPRING_MEAN]).T
+    rows[P_OFFSPRING0_MEAN] = inputs.initial_excitation / inputs.excitation_decay_per_day
+    with np.errstate(all="ignore"):  # used only where max > min and alpha != 1 (as in SimPy)
+        e = 1.0 - np.asarray(values["mass_casualty_tail_exponent"])
+        low_e = values["mass_casualty_min_fatalities"] ** e
+        rows[P_MASS_POWERS] = low_e
+        rows[P_MASS_POWERS + 1] = values["mass_casualty_max_fatalities"] ** e - low_e
+        rows[P_MASS_POWERS + 2] = 1.0 / e
+    for rung in range(N_RUNGS):
+        rows[P_STRIKE_AT_RUNG + rung] = values["p_strike_after_attack"] * values["strike_multiplier_per_rung"] ** rung
+        rows[P_ESCALATION_AT_RUNG + rung] = np.asarray(values["mediation_multiplier_per_rung"]) ** (rung - 1.0)
+        key = _COMBAT_RATE_KEYS.get(rung)
+        on = key is not None and switches["combat_fatalities"]
+        rows[P_COMBAT_AT_RUNG + rung] = values[key] if on else 0.0
+    for c, crossing in enumerate(CROSSINGS):
+        rows[P_TRADE_LOSS + c] = values[f"trade_loss_usd_per_day_{crossing}"]
+    for m in range(N_MEDIATORS):
+        rows[P_WEIGHT + m] = inputs.mediator_weights[m]
     for j, (_, t) in enumerate(moves):
-        ladder_probabilities[:, j] = values[t.parameter]
+        rows[P_LADDER + j] = values[t.parameter]
     events = scenario.initial_events
     return dict(
-        params=np.ascontiguousarray(np.concatenate([params, ladder_probabilities], axis=1)),
+        params=rows,
         on=np.array([switches[name] for name in MECHANISMS], dtype=np.int64),
         lad=lad,
         ie_kind=np.array([INITIAL_EVENT_KINDS.index(e.kind) for e in events], np.int64),
