@@ -1,5 +1,10 @@
 """Command line: ``python -m sim [overrides]`` and ``escalation-sim [overrides]``.
 
+Analysis subcommands are recognised before Hydra sees the arguments, each handled by its
+module's ``command(argv)``: ``python -m sim report <results dir> ...``, ``compare``,
+``condition``, ``signposts``, ``paths``, ``discover``, ``sensitivity`` (see ``python -m sim
+help``).
+
 The only module that sees Hydra's DictConfig. Before Hydra runs (and creates its run folder),
 the command line is composed and validated once through the compose API — every combination
 of a ``--multirun`` sweep too — so a user mistake gives one line on stderr, exit code 2, and
@@ -26,6 +31,16 @@ log = logging.getLogger("sim")
 _PASS_THROUGH_FLAGS = ("help", "hydra_help", "info", "shell_completion", "experimental_rerun")
 _MAX_PREVALIDATED = 256
 _HYDRA_SUFFIX = re.compile(r"\s*Set the environment variable HYDRA_FULL_ERROR=1.*$")
+#: subcommand -> (module with ``command(argv) -> int``, one-line description)
+SUBCOMMANDS = {
+    "report": ("sim.report", "write the HTML brief of one or more results/analysis folders"),
+    "compare": ("sim.compare", "paired differences between scenarios on common random numbers"),
+    "signposts": ("sim.signposts", "what to watch: P(outcome | early indicator), lift, CIs"),
+    "condition": ("sim.signposts", "outcome odds given what has been observed so far"),
+    "paths": ("sim.paths", "escalation paths: frequent ladder sequences, time on rungs, flows"),
+    "discover": ("sim.discovery", "scenario discovery: parameter regions leading to an outcome (PRIM/CART)"),
+    "sensitivity": ("sim.sensitivity", "global sensitivity: Sobol indices or Morris screening (SALib)"),
+}
 
 
 def hydra_error_message(error: BaseException) -> str:
@@ -123,7 +138,12 @@ def _task(cfg) -> None:
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
         config = run_config_from_mapping(OmegaConf.to_container(cfg, resolve=True))
-        results = run_and_save(config, output_dir)
+        if config.sensitivity.enabled:  # experiment=sensitivity: a design, not a batch of runs
+            from sim.sensitivity import run_sensitivity
+
+            results = run_sensitivity(config, output_dir)
+        else:
+            results = run_and_save(config, output_dir)
     except ConfigError as error:
         _remove_if_only_hydra_files(output_dir)
         print(f"error: {error}", file=sys.stderr)
@@ -176,10 +196,39 @@ def _resume(argv: Sequence[str]) -> int:
     return 0
 
 
+def subcommand_help() -> str:
+    lines = ["usage: python -m sim [overrides ...]            run a scenario (Hydra overrides, e.g. engine=fast)",
+             "       python -m sim resume=<results dir>      finish an interrupted run",
+             "       python -m sim <command> [args ...]      an analysis; <command> --help for its options", "",
+             "commands:"]
+    lines += [f"  {name:<12} {description}" for name, (_, description) in SUBCOMMANDS.items()]
+    return "\n".join(lines)
+
+
+def _subcommand(name: str, argv: Sequence[str]) -> int:
+    import importlib
+
+    module = importlib.import_module(SUBCOMMANDS[name][0])
+    command = getattr(module, f"{name}_command", None) or module.command
+    try:
+        return int(command(list(argv)) or 0)
+    except (ConfigError, ValueError) as error:  # ResultsError is a ValueError too
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m sim`` and ``escalation-sim``; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("HYDRA_FULL_ERROR", "0")
+    if argv and argv[0] in SUBCOMMANDS:
+        return _subcommand(argv[0], argv[1:])
+    if argv and argv[0] in ("help", "commands"):
+        print(subcommand_help())
+        return 0
     if any(arg.startswith("resume=") for arg in argv):
         return _resume(argv)
     try:

@@ -29,8 +29,11 @@ __all__ = [
     "InitialEventSchema",
     "ScenarioSchema",
     "AppSchema",
+    "SensitivitySchema",
+    "SensitivityConfig",
     "RunConfig",
     "register_schemas",
+    "sensitivity_config_from_mapping",
     "run_config_from_mapping",
     "compose_run_config",
     "load_scenario",
@@ -42,6 +45,7 @@ ENGINES = ("simpy", "fast")
 UNCERTAINTY_MODES = ("sampled", "fixed")
 SAMPLING_METHODS = ("mc", "lhs")
 YARDSTICKS = ("icd203", "phia")
+SENSITIVITY_METHODS = ("sobol", "morris")
 
 
 @dataclass
@@ -88,6 +92,26 @@ class ExecutorSchema:
 
 
 @dataclass
+class SensitivitySchema:
+    """Global sensitivity settings (sim.sensitivity). Not frozen: OmegaConf makes a frozen
+    dataclass node read-only, which would refuse YAML presets and command-line overrides."""
+
+    enabled: bool = False              # the Hydra task runs the sensitivity analysis instead of a batch
+    method: str = "sobol"              # sobol (Saltelli design, S1 and ST) | morris (screening)
+    base_samples: int = 256            # sobol: N, a power of 2 (N*(D+2) points); morris: trajectories (N*(D+1))
+    replications: int = 0              # runs averaged per design point; 0 = chosen by a pilot
+    max_replications: int = 200        # cap on the pilot's choice
+    noise_fraction: float = 0.05       # pilot rule: noise variance of a point mean <= this x between-point variance
+    pilot_points: int = 128
+    pilot_replications: int = 64
+    outputs: List[str] = field(default_factory=lambda: ["incursion_or_worse", "trade_loss_usd",
+                                                        "days_under_ceasefire"])
+    bootstrap_resamples: int = 1000
+    confidence: float = 0.95           # level of the bootstrap CIs (SALib's conf values are half-widths)
+    morris_levels: int = 4
+
+
+@dataclass
 class AppSchema:
     n_runs: int = 5000
     seed: int = 20251012
@@ -106,6 +130,7 @@ class AppSchema:
     stop: StopSchema = field(default_factory=StopSchema)
     executor: ExecutorSchema = field(default_factory=ExecutorSchema)
     scenario: ScenarioSchema = field(default_factory=ScenarioSchema)
+    sensitivity: SensitivitySchema = field(default_factory=SensitivitySchema)
 
 
 def register_schemas() -> None:
@@ -120,6 +145,24 @@ def register_schemas() -> None:
     store.store(name="base_config", node=AppSchema)
     store.store(group="scenario", name="base_scenario", node=ScenarioSchema)
     store.store(group="executor", name="base_executor", node=ExecutorSchema)
+
+
+@dataclass(frozen=True)
+class SensitivityConfig:
+    """Validated :class:`SensitivitySchema` (see :mod:`sim.sensitivity`)."""
+
+    enabled: bool = False
+    method: str = "sobol"
+    base_samples: int = 256
+    replications: int = 0
+    max_replications: int = 200
+    noise_fraction: float = 0.05
+    pilot_points: int = 128
+    pilot_replications: int = 64
+    outputs: tuple[str, ...] = ("incursion_or_worse", "trade_loss_usd", "days_under_ceasefire")
+    bootstrap_resamples: int = 1000
+    confidence: float = 0.95
+    morris_levels: int = 4
 
 
 @dataclass(frozen=True)
@@ -145,6 +188,7 @@ class RunConfig:
     executor: str = "local"
     executor_address: str | None = None
     resolved: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    sensitivity: SensitivityConfig = field(default_factory=SensitivityConfig)
 
     @property
     def sequential(self) -> bool:
@@ -176,6 +220,65 @@ def _choice(key: str, raw: Any, allowed: Sequence[str]) -> str:
     if raw not in allowed:
         raise ConfigError(f"{key}: unknown value {raw!r}; allowed: {', '.join(allowed)}")
     return str(raw)
+
+
+def _fraction(key: str, raw: Any) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0.0 < raw < 1.0:
+        raise ConfigError(f"{key}: a number strictly between 0 and 1, got {raw!r}")
+    return float(raw)
+
+
+def sensitivity_config_from_mapping(raw: Any) -> SensitivityConfig:
+    """Validate the ``sensitivity`` node; output names are checked against :mod:`sim.sensitivity`.
+
+    >>> sensitivity_config_from_mapping({"method": "morris", "base_samples": 10}).base_samples
+    10
+    """
+    from sim.sensitivity import output_names
+
+    defaults = SensitivityConfig()
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"sensitivity: expected a mapping of settings, got {raw!r}")
+    unknown = sorted(set(raw) - set(SensitivityConfig.__dataclass_fields__))
+    if unknown:
+        raise ConfigError(f"sensitivity.{unknown[0]}: unknown setting; allowed: "
+                          f"{', '.join(SensitivityConfig.__dataclass_fields__)}")
+    get = lambda key: raw.get(key, getattr(defaults, key))  # noqa: E731
+    enabled = get("enabled")
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"sensitivity.enabled: expected true or false, got {enabled!r}")
+    method = _choice("sensitivity.method", get("method"), SENSITIVITY_METHODS)
+    base_samples = _integer("sensitivity.base_samples", get("base_samples"), minimum=2)
+    if method == "sobol" and base_samples & (base_samples - 1):
+        raise ConfigError(f"sensitivity.base_samples: Saltelli/Sobol' designs need a power of 2, got {base_samples}")
+    max_replications = _integer("sensitivity.max_replications", get("max_replications"), minimum=1)
+    replications = _integer("sensitivity.replications", get("replications"), minimum=0)
+    if replications > max_replications:
+        raise ConfigError(f"sensitivity.replications: {replications} exceeds sensitivity.max_replications "
+                          f"{max_replications}")
+    outputs = get("outputs")
+    if isinstance(outputs, str) or not isinstance(outputs, Sequence) or not outputs:
+        raise ConfigError(f"sensitivity.outputs: a non-empty list of output names, got {outputs!r}")
+    allowed = output_names()
+    for name in outputs:
+        if name not in allowed:
+            raise ConfigError(f"sensitivity.outputs: unknown output {name!r}; allowed: {', '.join(allowed)}")
+    twice = [name for k, name in enumerate(outputs) if name in list(outputs)[:k]]
+    if twice:
+        raise ConfigError(f"sensitivity.outputs: {twice[0]!r} is listed twice")
+    confidence = _fraction("sensitivity.confidence", get("confidence"))
+    noise_fraction = _fraction("sensitivity.noise_fraction", get("noise_fraction"))
+    morris_levels = _integer("sensitivity.morris_levels", get("morris_levels"), minimum=2)
+    if morris_levels % 2:
+        raise ConfigError(f"sensitivity.morris_levels: an even number of grid levels, got {morris_levels}")
+    return SensitivityConfig(
+        enabled=enabled, method=method, base_samples=base_samples, replications=replications,
+        max_replications=max_replications, noise_fraction=noise_fraction,
+        pilot_points=_integer("sensitivity.pilot_points", get("pilot_points"), minimum=4),
+        pilot_replications=_integer("sensitivity.pilot_replications", get("pilot_replications"), minimum=2),
+        outputs=tuple(str(name) for name in outputs),
+        bootstrap_resamples=_integer("sensitivity.bootstrap_resamples", get("bootstrap_resamples"), minimum=10),
+        confidence=confidence, morris_levels=morris_levels)
 
 
 def run_config_from_mapping(raw: Mapping[str, Any]) -> RunConfig:
@@ -243,6 +346,7 @@ def run_config_from_mapping(raw: Mapping[str, Any]) -> RunConfig:
         executor=executor_kind,
         executor_address=None if address is None else str(address),
         resolved=data,
+        sensitivity=sensitivity_config_from_mapping(data.get("sensitivity") or {}),
     )
 
 

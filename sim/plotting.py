@@ -1,8 +1,9 @@
-"""Figures of a batch: outcome probabilities, outcome distributions, time to incursion, ladder fan.
+"""Figures of a batch (outcome probabilities, outcome distributions, time to incursion, ladder fan)
+and the house style every figure of the package shares (:data:`STYLE`, :func:`new_figure`, ...).
 
 Each figure function returns a :class:`matplotlib.figure.Figure` built without pyplot (no global
-state; an Agg canvas is attached, so the active backend does not matter);
-:func:`save_all_plots` writes all four as PNG and SVG, each file atomically.
+state; an Agg canvas is attached, so the active backend does not matter); :func:`save_figure`
+writes one as PNG and SVG, each file atomically, and :func:`save_all_plots` the batch's four.
 
 >>> import pyarrow as pa
 >>> rung_shares(pa.table({"rung_daily": [[0, 1], [0, 0]]}))[:, :2].tolist()
@@ -12,6 +13,7 @@ state; an Agg canvas is attached, so the active backend does not matter);
 from __future__ import annotations
 
 import io as _bytes_io
+import textwrap
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -28,6 +30,15 @@ from sim.io import atomic_write_bytes
 from sim.model import OUTCOME_CLASSES, RUNGS
 
 __all__ = [
+    "OKABE_ITO",
+    "STYLE",
+    "DPI",
+    "new_figure",
+    "percent_formatter",
+    "pretty_name",
+    "figure_title",
+    "wrap_label",
+    "save_figure",
     "outcome_probabilities",
     "outcome_distributions",
     "time_to_incursion",
@@ -40,33 +51,66 @@ __all__ = [
 OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
              "vermillion": "#D55E00", "purple": "#CC79A7", "yellow": "#F0E442", "black": "#000000"}
 _WIDTH_IN = 10.0          # figures are ~1100 px wide at the PNG dpi
-_DPI = 110
-_STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
-          "axes.spines.top": False, "axes.spines.right": False, "svg.hashsalt": "escalation-sim"}
+#: Resolution of the PNG files (dots per inch).
+DPI = 110
+#: Matplotlib settings of every figure (use with ``matplotlib.rc_context(STYLE)``).
+STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
+         "axes.spines.top": False, "axes.spines.right": False, "svg.hashsalt": "escalation-sim"}
 _BAND_TINTS = ("#E4E4E4", "#F2F2F2")
 _YARDSTICK_NAMES = {"icd203": "ICD 203", "phia": "PHIA"}
 
 
-def _pct(decimals: int | None = 0) -> PercentFormatter:
+def percent_formatter(decimals: int | None = 0) -> PercentFormatter:
+    """Tick labels for shares in [0, 1] as percentages ("25 %")."""
     return PercentFormatter(xmax=1.0, decimals=decimals, symbol=" %")
 
 
-def _figure(height: float, width: float = _WIDTH_IN) -> Figure:
-    fig = Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
+def new_figure(height: float, width: float = _WIDTH_IN) -> Figure:
+    """An empty figure (inches) with constrained layout and an Agg canvas: no pyplot involved."""
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
 
-def _pretty(name: str) -> str:
+def pretty_name(name: str) -> str:
+    """A snake_case name as words for a label.
+
+    >>> pretty_name("protracted_low_intensity"), pretty_name("de_escalation")
+    ('protracted low-intensity', 'de-escalation')
+    """
     return name.replace("_", " ").replace("low intensity", "low-intensity").replace("de escalation", "de-escalation")
 
 
-def _header(what: str, scenario: str | None, n_runs: int, horizon_days: float, total_runs: int | None = None) -> str:
+def figure_title(what: str, scenario: str | None, n_runs: int, horizon_days: float,
+                 total_runs: int | None = None) -> str:
+    """A title naming the scenario, the runs drawn (of how many) and the horizon."""
     if total_runs and total_runs > n_runs:
         name = f"scenario '{scenario}'" if scenario else "scenario"
         return f"{what} — {name}, first {n_runs:,} of {total_runs:,} runs, {horizon_days:g}-day horizon"
     name = f"scenario '{scenario}'" if scenario else "scenario"
     return f"{what} — {name}, {n_runs:,} runs, {horizon_days:g}-day horizon"
+
+
+def wrap_label(text: str, width: int, lines: int = 3) -> str:
+    """``text`` on at most ``lines`` lines of ``width`` characters, cut with " …".
+
+    >>> wrap_label("one two three four", 9, 1)
+    'one two …'
+    """
+    return "\n".join(textwrap.wrap(text, width, max_lines=lines, placeholder=" …"))
+
+
+def save_figure(fig: Figure, folder: str | Path, name: str) -> list[Path]:
+    """Write ``fig`` as ``name``.png and ``name``.svg under ``folder`` (each atomically), then clear it."""
+    paths = []
+    for fmt in ("png", "svg"):
+        buffer = _bytes_io.BytesIO()
+        with matplotlib.rc_context(STYLE):
+            fig.savefig(buffer, format=fmt, dpi=DPI, metadata={"Date": None} if fmt == "svg" else None)
+        paths.append(Path(folder) / f"{name}.{fmt}")
+        atomic_write_bytes(paths[-1], buffer.getvalue())
+    fig.clear()                                                     # no pyplot registry: clearing frees it
+    return paths
 
 
 def _column(table: pa.Table, name: str) -> np.ndarray:
@@ -75,8 +119,8 @@ def _column(table: pa.Table, name: str) -> np.ndarray:
 
 def outcome_probabilities(summary: Mapping) -> Figure:
     """Horizontal bars of P(outcome class) with 95 % CIs over the yardstick's WEP bands."""
-    with matplotlib.rc_context(_STYLE):
-        fig = _figure(5.6)
+    with matplotlib.rc_context(STYLE):
+        fig = new_figure(5.6)
         ax = fig.add_subplot()
         entries = [summary["outcomes"][c] for c in OUTCOME_CLASSES]
         y = np.arange(len(entries))[::-1].astype(float)          # most severe on top
@@ -98,12 +142,12 @@ def outcome_probabilities(summary: Mapping) -> Figure:
                   for h, yy, e in zip(hi, y, entries)]
         ax.set_xlim(0.0, 1.0)
         ax.set_ylim(-0.6, len(entries) - 0.4)
-        ax.set_yticks(y, [_pretty(c) for c in OUTCOME_CLASSES])
+        ax.set_yticks(y, [pretty_name(c) for c in OUTCOME_CLASSES])
         ax.tick_params(axis="y", length=0)
         ax.xaxis.set_major_locator(MultipleLocator(0.1))
-        ax.xaxis.set_major_formatter(_pct())
+        ax.xaxis.set_major_formatter(percent_formatter())
         ax.set_xlabel("probability (share of runs ending in the class, %)")
-        ax.set_title(_header("Outcome at the horizon", summary.get("scenario"), summary["n_runs"],
+        ax.set_title(figure_title("Outcome at the horizon", summary.get("scenario"), summary["n_runs"],
                              summary["horizon_days"]))
         cum = summary["cumulative"]["incursion_or_worse"]
         yardstick = _YARDSTICK_NAMES.get(str(summary["yardstick"]).lower(), summary["yardstick"])
@@ -204,8 +248,8 @@ def outcome_distributions(table: pa.Table, summary: Mapping) -> Figure:
           ("fatalities_afghan_forces", "Afghan forces", c["vermillion"]),
           ("fatalities_civilians", "civilians", c["purple"])], 1.0),
     ]
-    with matplotlib.rc_context(_STYLE):
-        fig = _figure(7.6, 11.0)
+    with matplotlib.rc_context(STYLE):
+        fig = new_figure(7.6, 11.0)
         axes = fig.subplots(2, 2).ravel()
         for ax, (title, xlabel, kind, series, factor) in zip(axes, panels):
             arrays = [_column(table, name) * factor for name, _, _ in series]
@@ -217,9 +261,9 @@ def outcome_distributions(table: pa.Table, summary: Mapping) -> Figure:
             ax.set_xlabel(xlabel + (f" — {note}" if note else ""))
             ax.set_ylabel("share of runs ≤ x (%)")
             ax.set_ylim(0.0, 1.02)
-            ax.yaxis.set_major_formatter(_pct())
+            ax.yaxis.set_major_formatter(percent_formatter())
             ax.grid(True, color="#E5E5E5", lw=0.7)
-        fig.suptitle(_header("Outcome distributions (ECDFs; dots mark medians)", summary.get("scenario"),
+        fig.suptitle(figure_title("Outcome distributions (ECDFs; dots mark medians)", summary.get("scenario"),
                              table.num_rows, horizon, summary.get("n_runs")), fontsize=12)
         _place_legends(axes)
     return fig
@@ -248,8 +292,8 @@ def time_to_incursion(table: pa.Table, horizon_days: float, *, scenario: str | N
     """
     n = table.num_rows
     c = OKABE_ITO
-    with matplotlib.rc_context(_STYLE):
-        fig = _figure(5.4)
+    with matplotlib.rc_context(STYLE):
+        fig = new_figure(5.4)
         ax = fig.add_subplot()
         t, f, f_lo, f_hi, k = _cumulative_incidence(_column(table, "first_incursion_day"), horizon_days)
         curves = {column: _cumulative_incidence(_column(table, column), horizon_days)
@@ -277,11 +321,11 @@ def time_to_incursion(table: pa.Table, horizon_days: float, *, scenario: str | N
         ax.set_xlim(0.0, horizon_days)
         ax.set_ylim(-0.005 * top, top)
         ax.yaxis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 5, 10]))
-        ax.yaxis.set_major_formatter(_pct())
+        ax.yaxis.set_major_formatter(percent_formatter())
         ax.grid(True, color="#E5E5E5", lw=0.7)
         ax.set_xlabel("day of the simulation")
         ax.set_ylabel("P(first event by day t) = 1 − Kaplan–Meier survival")
-        ax.set_title(_header("Time to first conventional incursion", scenario, n, horizon_days, total_runs))
+        ax.set_title(figure_title("Time to first conventional incursion", scenario, n, horizon_days, total_runs))
         handles, labels = ax.get_legend_handles_labels()
         order = list(range(len(handles)))[2:][::-1] + [0, 1]       # incursion (and its CI), then context
         fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside lower center",
@@ -321,18 +365,18 @@ def ladder_fan_chart(table: pa.Table | None, horizon_days: float, *, scenario: s
     shares = rung_shares(table) if shares is None else np.asarray(shares, dtype=float)
     n_runs = table.num_rows if n_runs is None else n_runs
     days = np.arange(1, shares.shape[0] + 1)
-    with matplotlib.rc_context(_STYLE):
-        fig = _figure(5.4)
+    with matplotlib.rc_context(STYLE):
+        fig = new_figure(5.4)
         ax = fig.add_subplot()
-        labels = [f"{_pretty(r)} ({wep.format_percent(share)})" for r, share in zip(RUNGS, shares[-1])]
+        labels = [f"{pretty_name(r)} ({wep.format_percent(share)})" for r, share in zip(RUNGS, shares[-1])]
         ax.stackplot(days, shares.T, labels=labels, colors=_rung_colours(),
                      edgecolor="white", linewidth=0.3)
         ax.set_xlim(days[0], days[-1] + (days.size == 1))
         ax.set_ylim(0.0, 1.0)
-        ax.yaxis.set_major_formatter(_pct())
+        ax.yaxis.set_major_formatter(percent_formatter())
         ax.set_xlabel("day of the simulation (rung in force at the end of the day)")
         ax.set_ylabel("share of runs on the rung (%)")
-        ax.set_title(_header("Escalation ladder over time", scenario, n_runs, horizon_days))
+        ax.set_title(figure_title("Escalation ladder over time", scenario, n_runs, horizon_days))
         handles, labels = ax.get_legend_handles_labels()
         fig.legend(handles[::-1], labels[::-1], loc="outside right upper", frameon=False,
                    title=f"rung (share on day {days[-1]})")
@@ -360,13 +404,5 @@ def save_all_plots(results, folder: str | Path) -> list[Path]:
     }
     written = []
     for name, build in builders.items():
-        fig = build()
-        for fmt in ("png", "svg"):
-            buffer = _bytes_io.BytesIO()
-            with matplotlib.rc_context(_STYLE):
-                fig.savefig(buffer, format=fmt, dpi=_DPI, metadata={"Date": None} if fmt == "svg" else None)
-            path = folder / f"{name}.{fmt}"
-            atomic_write_bytes(path, buffer.getvalue())
-            written.append(path)
-        fig.clear()                                                 # no pyplot registry: clearing frees it
+        written += save_figure(build(), folder, name)
     return written

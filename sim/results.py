@@ -319,8 +319,12 @@ def run(scenario: str = "baseline", *, overrides: Sequence[str] = (), output_dir
     return run_and_save(config, output_dir, progress=progress, workers=workers)
 
 
-def load_results(folder: str | Path) -> tuple[dict, pa.Table, dict]:
-    """Read a complete results folder back (summary, runs table, manifest), checking every file."""
+def load_results(folder: str | Path, columns: Sequence[str] | None = None) -> tuple[dict, pa.Table, dict]:
+    """Read a complete results folder back (summary, runs table, manifest), checking every file.
+
+    ``columns``: read only these run columns (a name ending in ``*`` stands for every column with
+    that prefix, e.g. ``param.*``); names the runs lack are left out, for the caller to notice.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise ResultsError(f"{folder}: not a results folder")
@@ -339,5 +343,18 @@ def load_results(folder: str | Path) -> tuple[dict, pa.Table, dict]:
             raise ResultsError(f"{path}: a part file the manifest does not list (foreign); refusing to mix it in")
     summary = io.read_json(folder / "summary.json", "summary")
     ordered = [folder / entry["file"] for _, entry in sorted(manifest["chunks"].items(), key=lambda kv: int(kv[0]))]
-    table = pa.concat_tables([io.read_parquet(path) for path in ordered])
+    if columns is not None and ordered:
+        columns = _matching_columns(ordered[0], columns)
+    table = pa.concat_tables([io.read_parquet(path, columns) for path in ordered])
     return summary, table, manifest
+
+
+def _matching_columns(part: Path, wanted: Sequence[str]) -> list[str]:
+    """The part's columns named in ``wanted`` (``prefix*`` matches by prefix), in the part's order."""
+    try:
+        available = pq.read_schema(part).names
+    except (pa.ArrowException, OSError) as error:
+        raise ResultsError(f"Parquet file {part} is unreadable or corrupt ({type(error).__name__})") from None
+    exact = {name for name in wanted if not name.endswith("*")}
+    prefixes = tuple(name[:-1] for name in wanted if name.endswith("*"))
+    return [name for name in available if name in exact or name.startswith(prefixes)]

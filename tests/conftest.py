@@ -7,6 +7,7 @@ from typing import Iterable, Mapping
 
 import pytest
 
+import sim
 from sim.config import load_scenario
 from sim.model import MECHANISMS
 from sim.scenario import InitialEvent, Scenario, Transition
@@ -55,3 +56,13 @@ def make_scenario(baseline):
         return fixed_scenario(baseline, **kwargs)
 
     return build
+
+
+@pytest.fixture(scope="session")
+def sampled_results(tmp_path_factory):
+    """A finished results folder, read-only for the tests: 3,000 runs of the baseline over 120 days,
+    parameters sampled (uncertainty=sampled), fast engine."""
+    folder = tmp_path_factory.mktemp("sampled") / "runs"
+    sim.run("baseline", overrides=["engine=fast", "n_runs=3000", "seed=11", "horizon_days=120", "plots=false"],
+            output_dir=folder)
+    return folder

@@ -102,6 +102,29 @@ def test_load_results_round_trips(saved):
     assert load_results(str(folder))[0] == summary  # a str path works too
 
 
+def test_load_results_reads_only_the_columns_asked_for_in_the_parts_order(saved):
+    _, folder = saved
+    _, full, _ = load_results(folder)
+    params = [name for name in full.column_names if name.startswith("param.")]
+    _, some, _ = load_results(folder, columns=["outcome", "param.*", "no_such_column", "run_index"])
+    assert params and some.num_rows == N_RUNS
+    assert some.column_names == [name for name in full.column_names if name in {"outcome", "run_index", *params}]
+    for name in some.column_names:
+        assert _nan_safe(some.column(name).to_pylist()) == _nan_safe(full.column(name).to_pylist()), name
+
+
+def test_reading_a_few_columns_still_checks_every_hash_and_part(copy):
+    path = copy / PART
+    intact = path.read_bytes()
+    path.write_bytes(intact[:-12])                                  # footer gone: a hash mismatch
+    with pytest.raises(ResultsError, match="sha256 mismatch"):
+        load_results(copy, columns=["outcome"])
+    _rehash(copy, PART)                                             # hash agrees: the reader must notice
+    with pytest.raises(ResultsError, match="corrupt") as caught:
+        load_results(copy, columns=["outcome"])
+    assert PART in str(caught.value) and "\n" not in str(caught.value)
+
+
 def test_saved_config_reproduces_the_run_config(saved):
     results, folder = saved
     mapping = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))

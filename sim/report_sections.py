@@ -1,0 +1,519 @@
+"""Sections of the decision brief: estimative wording and one builder per core section.
+
+A :class:`Section` is what the template lays out: an anchor ``key``, a ``title``, a body of
+ready-escaped ``html`` and embedded ``figures``. The core builders here take the loaded results
+folders (:class:`ScenarioRun`); the analysis builders and the command are in :mod:`sim.report`.
+Every estimate is printed with its 95 % Monte Carlo interval.
+
+>>> estimative_sentence("Pakistan launches a conventional incursion or worse within 365 days",
+...                     0.27, (0.26, 0.28))
+'It is unlikely (27 %, 95 % CI 26–28 %) that Pakistan launches a conventional incursion or worse within 365 days.'
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from markupsafe import Markup, escape
+
+from sim import wep
+from sim.model import OUTCOME_CLASSES
+
+__all__ = ["Figure", "Section", "ScenarioRun", "EstimativeWords", "estimative_words", "estimative_sentence",
+           "percent_with_ci", "html_table", "figure_from_png", "markdown_bullets", "KEY_JUDGEMENTS", "KEY_METRICS",
+           "METRIC_SCALE", "OUTCOME_LABELS", "key_judgements", "key_judgements_section", "outcomes_section", "metrics_section",
+           "plots_section", "parameters_section", "assumptions_section"]
+
+YARDSTICK_NAMES = {"icd203": "ICD 203", "phia": "PHIA"}
+OUTCOME_LABELS = {
+    "regional_war": "regional war (Iran or China drawn in)",
+    "conventional_incursion": "conventional incursion",
+    "limited_war": "limited war (ground operation)",
+    "protracted_low_intensity": "protracted low-intensity conflict",
+    "de_escalation": "de-escalation (ceasefire holds, crossings open)",
+    "incursion_or_worse": "conventional incursion or worse",
+    "limited_war_or_worse": "open war (limited war or worse)",
+}
+EVENT_LABELS = {
+    "mass_casualty_attack": "mass-casualty attack", "strike": "Pakistani cross-border strike",
+    "decapitation_strike": "decapitation strike (TTP leaders in a city)", "retaliation": "Taliban retaliation",
+    "clash": "border clash", "seizure": "seizure of border posts", "closure": "crossing closed",
+    "mediation_offer": "mediation offer", "china_mediation_offer": "Chinese mediation offer",
+    "ceasefire": "ceasefire agreed", "ceasefire_collapse": "ceasefire collapse",
+    "attack_on_chinese_nationals": "attack on Chinese nationals", "incursion": "conventional incursion",
+    "regional_war": "regional war",
+}
+#: The key judgements: (summary group, class, clause with the horizon in days as ``{h}``).
+KEY_JUDGEMENTS = (
+    ("cumulative", "incursion_or_worse", "Pakistan launches a conventional incursion or worse within {h} days"),
+    ("cumulative", "limited_war_or_worse", "the conflict reaches open war (limited war or worse) within {h} days"),
+    ("outcomes", "protracted_low_intensity", "protracted low-intensity conflict persists through {h} days"),
+    ("outcomes", "de_escalation", "the conflict de-escalates within {h} days (a ceasefire holds and both "
+                                  "crossings are open at the end)"),
+)
+#: Yardstick terms that are nouns ("There is a ... that"); the others are adjectives ("It is ... that").
+_COUNT_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
+_NOUN_TERMS = {"almost no chance": "almost no chance", "roughly even chance": "a roughly even chance",
+               "remote": "a remote chance", "realistic possibility": "a realistic possibility"}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """An embedded image: a data URI, its alt text and a caption."""
+
+    data_uri: str
+    alt: str
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of the brief: anchor key, title, escaped HTML body (or ``context`` for the template's
+    macro named ``key``), figures, an optional one-line note."""
+
+    key: str
+    title: str
+    html: str = ""
+    figures: tuple[Figure, ...] = ()
+    note: str = ""
+    context: Mapping | None = None
+
+
+@dataclass(frozen=True)
+class ScenarioRun:
+    """A finished results folder as the brief needs it (the run rows are not kept)."""
+
+    folder: Path
+    label: str
+    summary: Mapping
+    manifest: Mapping
+    config: Mapping = field(default_factory=dict)
+    scenario: object | None = None  # sim.scenario.Scenario, None when config.yaml has none
+    quantile_ci: Mapping = field(default_factory=dict)  # metric -> {"p05": (lo, hi), "p50": ..., "p95": ...}
+
+
+# ---------------------------------------------------------------- numbers and words
+
+def _decimals(lo: float, hi: float) -> int:
+    width = abs(hi - lo)
+    return 0 if width >= 0.02 - 1e-12 else 1 if width >= 0.002 - 1e-12 else 2
+
+
+def percent_with_ci(p: float, ci95: Sequence[float]) -> tuple[str, str]:
+    """``p`` and its CI as percentages, with as many decimals as the interval's width warrants.
+
+    >>> percent_with_ci(0.27, (0.26, 0.28))
+    ('27 %', '26–28 %')
+    >>> percent_with_ci(0.1106, (0.1022, 0.1196))
+    ('11.1 %', '10.2–12.0 %')
+    >>> percent_with_ci(0.9995, (0.9982, 0.99996))
+    ('99.950 %', '99.820–99.996 %')
+    """
+    lo, hi = float(ci95[0]), float(ci95[1])
+    d = max(_decimals(lo, hi), *(_edge_decimals(x) for x in (p, lo, hi)))
+    return f"{100 * p:.{d}f} %", f"{100 * lo:.{d}f}–{100 * hi:.{d}f} %"
+
+
+def _edge_decimals(x: float) -> int:
+    """Decimals that keep a value strictly inside (0, 1) from printing as 0 % or 100 %."""
+    edge = min(x, 1.0 - x)
+    return 0 if edge <= 0 or edge >= 0.005 else min(6, math.ceil(-math.log10(100 * edge)))
+
+
+@dataclass(frozen=True)
+class EstimativeWords:
+    """The yardstick words for an estimate: ``phrase`` covers the point and its 95 % CI."""
+
+    phrase: str
+    terms: tuple[str, ...]
+    bands_spanned: int  # bands the 95 % CI touches (0 when it lies wholly off the scale)
+    qualifier: str = ""
+
+    @property
+    def straddles(self) -> bool:
+        return self.bands_spanned >= 2
+
+    @property
+    def label(self) -> str:
+        """The phrase with a short qualifier, for table cells ("almost certain (above the scale)")."""
+        return f"{self.phrase} ({self.qualifier.split(' the ')[0]} the scale)" if self.qualifier else self.phrase
+
+
+def estimative_words(p: float, ci95: Sequence[float], yardstick: str = "icd203") -> EstimativeWords:
+    """Words for ``p`` whose CI may reach into neighbouring bands ("unlikely to roughly even chance").
+
+    >>> estimative_words(0.46, (0.44, 0.48)).phrase
+    'unlikely to roughly even chance'
+    >>> estimative_words(0.07, (0.06, 0.08), "phia").phrase
+    'between a remote chance and highly unlikely'
+    >>> estimative_words(0.004, (0.002, 0.007)).qualifier
+    'below the ICD 203 scale'
+    """
+    lo, hi = float(ci95[0]), float(ci95[1])
+    order = [band.term for band in wep.bands(yardstick)]
+    point = wep.describe(p, yardstick)
+    touched = wep.describe_interval(lo, hi, yardstick)
+    ends = wep.describe(lo, yardstick), wep.describe(hi, yardstick)
+    if all(end.in_gap for end in ends) and ends[0].between == ends[1].between:
+        touched = []  # wholly inside one of PHIA's gaps: no band is touched
+    own = [point.term] if point.term else list(point.between)
+    terms = tuple(term for term in order if term in set(touched) | set(own))
+    qualifier = ""
+    if point.below_scale or point.above_scale:
+        qualifier = f"{'below' if point.below_scale else 'above'} the {YARDSTICK_NAMES[yardstick.lower()]} scale"
+    if point.in_gap and terms == tuple(point.between):
+        phrase = f"between {_NOUN_TERMS.get(terms[0], terms[0])} and {terms[1]}"
+    elif len(terms) == 1:
+        phrase = terms[0]
+    else:
+        phrase = f"{terms[0]} to {terms[-1]}"
+    return EstimativeWords(phrase, terms, len(touched), qualifier)
+
+
+def estimative_sentence(clause: str, p: float, ci95: Sequence[float], yardstick: str = "icd203") -> str:
+    """A key judgement: the yardstick's words, the number and its 95 % CI, then what is judged.
+
+    >>> estimative_sentence("the conflict de-escalates", 0.46, (0.44, 0.48))
+    'It is unlikely to roughly even chance (46 %, 95 % CI 44–48 %; the interval spans two bands) that the conflict de-escalates.'
+    >>> estimative_sentence("X happens", 0.5, (0.49, 0.51))
+    'There is a roughly even chance (50 %, 95 % CI 49–51 %) that X happens.'
+    """
+    words = estimative_words(p, ci95, yardstick)
+    p_text, ci_text = percent_with_ci(p, ci95)
+    notes = [f"{p_text}, 95 % CI {ci_text}"]
+    if words.qualifier:
+        notes.append(words.qualifier)
+    if words.straddles:
+        notes.append(f"the interval spans {_COUNT_WORDS.get(words.bands_spanned, words.bands_spanned)} bands")
+    numbers = "; ".join(notes)
+    first = words.terms[0] if words.terms else ""
+    if words.phrase.startswith("between") or first not in _NOUN_TERMS:
+        return f"It is {words.phrase} ({numbers}) that {clause}."
+    if len(words.terms) == 1:
+        return f"There is {_NOUN_TERMS[first]} ({numbers}) that {clause}."
+    return f"The chance that {clause} is assessed as {words.phrase} ({numbers})."
+
+
+# ---------------------------------------------------------------- HTML helpers
+
+def _cell(value) -> str:
+    return str(value) if isinstance(value, Markup) else str(escape("" if value is None else value))
+
+
+def html_table(headers: Sequence, rows: Iterable[Sequence], *, numeric: Iterable[int] = (), css: str = "",
+               grouped: bool = False) -> Markup:
+    """An HTML table; cells are escaped unless already Markup; ``numeric`` columns right-aligned.
+
+    With ``grouped``, ``rows`` is a sequence of groups of rows, each group its own ``<tbody>``.
+
+    >>> str(html_table(["a", "b"], [["<x>", Markup("<b>1</b>")]], numeric=[1])).split("</thead>")[1]
+    '<tbody><tr><td>&lt;x&gt;</td><td class="num"><b>1</b></td></tr></tbody></table>'
+    """
+    num = set(numeric)
+    cls = lambda i: ' class="num"' if i in num else ""  # noqa: E731
+    head = "".join(f"<th{cls(i)}>{_cell(h)}</th>" for i, h in enumerate(headers))
+    groups = rows if grouped else [rows]
+    body = "".join("<tbody>" + "".join("<tr>" + "".join(f"<td{cls(i)}>{_cell(c)}</td>" for i, c in enumerate(row))
+                                       + "</tr>" for row in group) + "</tbody>" for group in groups)
+    attr = f' class="{escape(css)}"' if css else ""
+    return Markup(f"<table{attr}><thead><tr>{head}</tr></thead>{body}</table>")
+
+
+def figure_from_png(path: Path, alt: str, caption: str = "") -> Figure:
+    """Embed a PNG file as a base64 data URI."""
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return Figure(f"data:image/png;base64,{data}", alt, caption)
+
+
+def _number(x: float | None) -> str:
+    """Three significant figures or so; whole numbers (counts, percentiles of counts) without decimals."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    if float(x).is_integer() or abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.1f}" if abs(x) >= 10 else f"{x:.2f}"
+
+
+def _proportion_cell(entry: Mapping, n: int, yardstick: str) -> Markup:
+    p_text, ci_text = percent_with_ci(entry["p"], entry["ci95"])
+    words = estimative_words(entry["p"], entry["ci95"], yardstick).label
+    return Markup(f'<span class="p">{p_text}</span> <span class="ci">({escape(ci_text)})</span><br>'
+                  f'<span class="words">{escape(words)}</span> <span class="count">· {entry["count"]:,} of {n:,}</span>')
+
+
+def _label(name: str) -> str:
+    return OUTCOME_LABELS.get(name, name.replace("_", " "))
+
+
+# ---------------------------------------------------------------- core sections
+
+def key_judgements(summary: Mapping, yardstick: str = "icd203") -> list[str]:
+    """The key judgement sentences of one run's summary (those whose class it holds)."""
+    horizon = f"{summary['horizon_days']:g}"
+    sentences = []
+    for group, name, clause in KEY_JUDGEMENTS:
+        entry = summary.get(group, {}).get(name)
+        if entry:
+            sentences.append(estimative_sentence(clause.format(h=horizon), entry["p"], entry["ci95"], yardstick))
+    return sentences
+
+
+def key_judgements_section(runs: Sequence[ScenarioRun], yardstick: str) -> Section:
+    """The four key judgements per scenario, in the chosen yardstick's words."""
+    parts = []
+    for run in runs:
+        items = "".join(f"<li>{escape(sentence)}</li>" for sentence in key_judgements(run.summary, yardstick))
+        head = f"<h3>Scenario {escape(run.label)}</h3>" if len(runs) > 1 else ""
+        parts.append(f'{head}<ul class="judgements">{items}</ul>')
+    note = (f"Words follow the {YARDSTICK_NAMES[yardstick]} yardstick; numbers are shares of simulated runs with "
+            "95 % Monte Carlo intervals. Cumulative classes add the more severe classes.")
+    return Section("judgements", "Key judgements", Markup("".join(parts)), note=note)
+
+
+def _proportion_table(runs: Sequence[ScenarioRun], rows: Sequence[tuple[str, str, str]], yardstick: str,
+                      first_header: str) -> Markup:
+    """Rows (group, key, label): one column group per scenario, side by side."""
+    if len(runs) == 1:
+        run = runs[0]
+        n = run.summary["n_runs"]
+        body = []
+        for group, key, label in rows:
+            entry = run.summary.get(group, {}).get(key)
+            if entry:
+                p_text, ci_text = percent_with_ci(entry["p"], entry["ci95"])
+                body.append([label, p_text, ci_text, estimative_words(entry["p"], entry["ci95"], yardstick).label,
+                             f"{entry['count']:,} of {n:,}"])
+        return html_table([first_header, "probability", "95 % CI (Monte Carlo)", f"in words ({YARDSTICK_NAMES[yardstick]})",
+                           "runs"], body, numeric=[1, 2, 4])
+    body = []
+    for group, key, label in rows:
+        cells = [label]
+        for run in runs:
+            entry = run.summary.get(group, {}).get(key)
+            cells.append(_proportion_cell(entry, run.summary["n_runs"], yardstick) if entry else "—")
+        body.append(cells)
+    return html_table([first_header] + [run.label for run in runs], body, css="side-by-side")
+
+
+def outcomes_section(runs: Sequence[ScenarioRun], yardstick: str) -> Section:
+    """Outcome classes and cumulative tails (side by side for several scenarios), then key events."""
+    rows = [("outcomes", name, _label(name)) for name in OUTCOME_CLASSES]
+    rows += [("cumulative", name, _label(name)) for name in ("incursion_or_worse", "limited_war_or_worse")]
+    seen = set().union(*(run.summary.get("event_within_horizon", {}) for run in runs))
+    events = [e for e in EVENT_LABELS if e in seen] + sorted(seen - set(EVENT_LABELS))
+    horizon = runs[0].summary["horizon_days"]
+    html = (_proportion_table(runs, rows, yardstick, "outcome at the horizon")
+            + Markup(f"<h3>Events at least once within {horizon:g} days</h3>")
+            + _proportion_table(runs, [("event_within_horizon", e, EVENT_LABELS.get(e, e.replace("_", " "))) for e in events],
+                                yardstick, "event"))
+    note = ("Each run ends in exactly one class, the most severe rung it reached; de-escalation needs a ceasefire "
+            "holding and both crossings open at the horizon. Intervals are 95 % Wilson intervals (Monte Carlo error).")
+    return Section("outcomes", "Outcomes", html, note=note)
+
+
+#: Headline metrics (summary key: label); trade loss is shown in USD million.
+KEY_METRICS = {
+    "fatalities_total": "deaths, all causes", "fatalities_ttp_violence": "deaths in militant violence inside Pakistan",
+    "fatalities_pak_military": "Pakistani soldiers killed", "fatalities_afghan_forces": "Afghan Taliban forces killed",
+    "fatalities_civilians": "civilians killed in strikes, clashes and combat",
+    "attacks": "TTP attacks inside Pakistan", "strikes": "Pakistani cross-border strikes", "clashes": "border clashes",
+    "ceasefires": "ceasefires agreed", "days_under_ceasefire": "days under a ceasefire",
+    "days_closed_torkham": "days Torkham closed to trade", "days_closed_chaman": "days Chaman closed to trade",
+    "trade_loss_usd": "trade lost to closures, USD million",
+}
+METRIC_SCALE = {"trade_loss_usd": 1e6}
+
+
+def metrics_section(runs: Sequence[ScenarioRun]) -> Section:
+    """Headline per-run metrics: mean with its 95 % CI, and the 5th, 50th and 95th percentiles."""
+    groups = []
+    for key, label in KEY_METRICS.items():
+        group, scale = [], METRIC_SCALE.get(key, 1)
+        for run in runs:
+            m = run.summary.get("metrics", {}).get(key)
+            if not m or m.get("mean") is None:
+                continue
+            lo, hi = (None if v is None else v / scale for v in m["ci95_mean"])
+            cells = [label if not group else ""] + ([run.label] if len(runs) > 1 else [])
+            cells += [_number(m["mean"] / scale), f"{_number(lo)}–{_number(hi)}"]
+            for q in ("p05", "p50", "p95"):
+                ci = run.quantile_ci.get(key, {}).get(q)
+                text = _number(None if m[q] is None else m[q] / scale)
+                if ci is not None:
+                    text += f'<br><span class="ci">{_number(ci[0] / scale)}–{_number(ci[1] / scale)}</span>'
+                cells.append(Markup(text) if ci is not None else text)
+            group.append(cells)
+        if group:
+            groups.append(group)
+    headers = ["per run, over the horizon"] + (["scenario"] if len(runs) > 1 else [])
+    headers += ["mean", "95 % CI of the mean", "5th pct", "median", "95th pct"]
+    k = 2 if len(runs) > 1 else 1
+    note = ("Percentiles show the spread between runs, i.e. the range of futures the model produces. The small "
+            "ranges are 95 % Monte Carlo intervals: a t interval for the mean, order-statistic intervals for the "
+            "percentiles.")
+    table = html_table(headers, groups, numeric=range(k, k + 5), grouped=True, css="grouped")
+    return Section("metrics", "Key metrics", table, note=note)
+
+
+_PLOT_TEXT = {
+    "outcomes": ("Bar chart of the probability of each outcome class with 95 % CI whiskers over the yardstick bands",
+                 "Outcome probabilities with 95 % CIs"),
+    "distributions": ("Four cumulative distribution curves: fatalities, days each crossing is closed, trade lost, "
+                      "fatalities by category", "Distributions of per-run outcomes (ECDFs)"),
+    "time_to_incursion": ("Cumulative probability of a conventional incursion by day, with its confidence band",
+                          "Time to a conventional incursion"),
+    "ladder_fan": ("Stacked area chart of the share of runs on each rung of the escalation ladder, day by day",
+                   "Share of runs on each escalation rung over time"),
+}
+
+
+def plots_section(runs: Sequence[ScenarioRun]) -> Section:
+    """The run's own figures (``plots/*.png``), embedded."""
+    figures, missing = [], []
+    for run in runs:
+        pngs = sorted((run.folder / "plots").glob("*.png"),
+                      key=lambda p: (list(_PLOT_TEXT).index(p.stem) if p.stem in _PLOT_TEXT else 99, p.name))
+        if not pngs:
+            missing.append(run.label)
+        for png in pngs:
+            alt, caption = _PLOT_TEXT.get(png.stem, (f"Figure {png.stem.replace('_', ' ')}", png.stem.replace("_", " ")))
+            figures.append(figure_from_png(png, f"{alt} (scenario {run.label})", f"{caption} — scenario {run.label}"))
+    note = f"No plots in the results folder of {', '.join(missing)} (run with plots=true)." if missing else ""
+    return Section("figures", "Figures", figures=tuple(figures), note=note)
+
+
+def _breakable(name: str) -> Markup:
+    """An identifier that may wrap after its underscores."""
+    return Markup(str(escape(name)).replace("_", "_<wbr>"))
+
+
+def _card_anchor(card_id: str) -> str:
+    return "card-" + re.sub(r"[^A-Za-z0-9_-]", "-", card_id)
+
+
+def _parameter_rows(parameters: Sequence, cards: Mapping) -> list[list]:
+    from types import SimpleNamespace
+
+    from sim.model import CATALOGUE
+    from sim.provenance import parameter_rows
+
+    specs = {spec.name: spec for spec in parameters}
+    rows = []
+    for row in parameter_rows(SimpleNamespace(parameters=tuple(parameters))):
+        info = CATALOGUE.get(row["name"])
+        name = Markup(f"<code>{_breakable(row['name'])}</code>")
+        if info is not None:
+            name += Markup(f'<br><span class="unit">{escape(info.meaning)} ({escape(info.unit)})</span>')
+        span = "fixed"
+        if row["range"] is not None:
+            span = f"{row['range'][0]:.4g} – {row['range'][1]:.4g} ({row['dist']})"
+        if row["term"]:
+            span += f"; “{row['term']}”"
+        source = Markup("<em>assumption</em>") if row["source"] == "assumption" else (
+            Markup(f'<a href="#{_card_anchor(row["source"])}">{_breakable(row["source"])}</a>') if row["source"] in cards
+            else row["source"])
+        spec = specs[row["name"]]
+        evidence = Markup(f'<q>{escape(spec.quote)}</q>') if spec.quote else Markup("")
+        if spec.figure:
+            evidence += Markup(f'{"<br>" if spec.quote else ""}<span class="unit">{escape(spec.figure)}</span>')
+        rows.append([name, f"{row['value']:.4g}", span, source, evidence,
+                     Markup(f'<span class="derivation">{escape(" ".join(row["derivation"].split()))}</span>')])
+    return rows
+
+
+def parameters_section(runs: Sequence[ScenarioRun]) -> Section:
+    """The first scenario's parameters with sources and quotes, other scenarios' differences, the cards."""
+    from sim.provenance import load_cards, normalise
+
+    try:
+        cards = load_cards()
+    except Exception:  # noqa: BLE001 - a broken card must not stop the brief; said in the note
+        cards = {}
+    headers = ["parameter", "value", "range (distribution)", "source", "evidence", "derivation"]
+    parts, cited = [], {}
+    base = runs[0]
+    if base.scenario is None:
+        return Section("parameters", "Parameters and sources", note=f"{base.folder}: no scenario in config.yaml.")
+    parts.append(html_table(headers, _parameter_rows(base.scenario.parameters, cards), numeric=[1], css="parameters"))
+    for spec in base.scenario.parameters:
+        cited.setdefault(spec.source, {}).setdefault(spec.quote, set()).add(spec.name)
+    for run in runs[1:]:
+        if run.scenario is None:
+            continue
+        before = {spec.name: spec for spec in base.scenario.parameters}
+        changed = [spec for spec in run.scenario.parameters if before.get(spec.name) != spec]
+        for spec in run.scenario.parameters:
+            cited.setdefault(spec.source, {}).setdefault(spec.quote, set()).add(spec.name)
+        if changed:
+            parts.append(Markup(f"<h3>Scenario {escape(run.label)}: parameters that differ from "
+                                f"{escape(base.label)}</h3>"))
+            parts.append(html_table(headers, _parameter_rows(changed, cards), numeric=[1], css="parameters"))
+    parts.append(Markup("<h3>Source cards</h3>"))
+    for card_id in sorted(c for c in cited if c in cards):
+        card, items = cards[card_id], []
+        for quote, names in sorted(cited[card_id].items()):
+            if quote:
+                users = ", ".join(f"<code>{escape(name)}</code>" for name in sorted(names))
+                items.append(f"<li><q>{escape(quote)}</q> <span class=\"unit\">→ {users}</span></li>")
+        others = len({normalise(q) for q in card.quotes if q}) - len(items)
+        more = f'<p class="unit">{others} further quotes on the card, seeds/{escape(card_id)}.yaml.</p>' if others > 0 else ""
+        meta = " · ".join(escape(x) for x in (card.kind, card.outlet, card.citation) if x)
+        parts.append(Markup(f'<div class="card" id="{_card_anchor(card_id)}"><h4>{escape(card.title)}</h4>'
+                            f'<p class="unit"><code>{escape(card_id)}</code> · {meta}</p><ul>{"".join(items)}</ul>'
+                            f'{more}</div>'))
+    note = ("Every sourced parameter quotes its source card (the evidence column); each card below lists the "
+            "phrases the parameters rest on. Parameters marked assumption have no source and are the model-builders' "
+            "judgement.")
+    if not cards:
+        note += " The source cards (seeds/) were not found, so only their ids are shown."
+    return Section("parameters", "Parameters and sources", Markup("".join(parts)), note=note)
+
+
+def _markdown_inline(text: str) -> Markup:
+    html = str(escape(" ".join(text.split())))
+    html = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html)
+    html = re.sub(r"\*(.+?)\*", r"<em>\1</em>", html)
+    return Markup(re.sub(r"`(.+?)`", r"<code>\1</code>", html))
+
+
+def markdown_bullets(text: str, heading: str) -> list[Markup]:
+    """The bullet points under a Markdown heading (up to the next heading), as inline HTML.
+
+    >>> [str(b) for b in markdown_bullets("## A\\n- one *x*\\n  more\\n- two\\n## B\\n- no", "A")]
+    ['one <em>x</em> more', 'two']
+    """
+    lines, items, inside = text.splitlines(), [], False
+    for line in lines:
+        if line.startswith("#"):
+            inside = line.lstrip("#").strip().startswith(heading)
+            continue
+        if not inside:
+            continue
+        if line.startswith("- "):
+            items.append(line[2:])
+        elif line.startswith("  ") and items:
+            items[-1] += " " + line.strip()
+    return [_markdown_inline(item) for item in items]
+
+
+def assumptions_section(runs: Sequence[ScenarioRun]) -> Section:
+    """Caveats (prose in the template), the count of unsourced parameters, and the seeds' notes on gaps."""
+    from sim.provenance import SEEDS_DIR
+
+    readme = SEEDS_DIR / "README.md"
+    text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+    context = {
+        "n_assumed": sum(s.source == "assumption" for s in runs[0].scenario.parameters) if runs[0].scenario else 0,
+        "fixed": [run.label for run in runs if run.summary.get("uncertainty") == "fixed"],
+        "not_in_seeds": markdown_bullets(text, "Not in the seeds"),
+        "not_verified": markdown_bullets(text, "Not verified"),
+    }
+    return Section("assumptions", "Assumptions and caveats", context=context,
+                   note="The lists below are the project's notes on its sources (seeds/README.md)." if text else "")
+
+
