@@ -419,3 +419,42 @@ def test_classify_outcome_codes_agrees_with_classify_outcome_on_every_combinatio
     for (rung, cf, crossings), code in zip(combinations, codes):
         assert OUTCOME_CLASSES[code] == classify_outcome(max_rung=rung, ceasefire_holding=cf, crossings_open=crossings)
     assert {OUTCOME_CLASSES[code] for code in codes} == set(OUTCOME_CLASSES)
+
+
+# ---------------------------------------------------------------- crossings shut to trade, by day
+
+
+def _shut_days(row, crossing: int) -> np.ndarray:
+    return (np.asarray(row["crossings_closed_daily"]) >> crossing) & 1
+
+
+@pytest.mark.parametrize("to_partial, to_trade, expected_days", [
+    (1e9, 1e9, list(range(1, 10))),   # shut on day 2.0 and never reopened: end of day 2 onwards
+    (1e-9, 1e-9, [1]),                # reopened an instant after 2.0: only the end of day 2 saw it shut
+])
+def test_crossings_closed_daily_marks_the_days_whose_end_found_the_crossing_shut_in_both_engines(
+        make_scenario, fast_config, to_partial, to_trade, expected_days):
+    scenario = make_scenario(on=["crossings"], transitions=[], initial_events=[("clash", 2.0)],
+                             values={"p_closure_after_clash": 1.0, "closure_days_to_partial_reopening": to_partial,
+                                     "partial_days_to_trade_reopening": to_trade})
+    fast_row = run_fast(fast_config, scenario, 1, 9.5, seed=3).to_pylist()[0]
+    simpy_row = simulate_run(scenario, scenario.point_values(), run_stream(3, 0), horizon_days=9.5).row
+    for row in (fast_row, simpy_row):
+        assert len(row["crossings_closed_daily"]) == 10
+        for crossing in range(2):
+            assert np.flatnonzero(_shut_days(row, crossing)).tolist() == expected_days
+
+
+def test_crossings_closed_daily_agrees_with_days_closed_and_the_state_at_the_horizon(fast_config):
+    config = dataclasses.replace(fast_config, scenario=compose_run_config(["scenario=major_attack_shock"]).scenario)
+    rows = simulate_chunk(config, 0, 400, {}).to_pylist()
+    shut_anywhere = 0
+    for row in rows:
+        daily = np.asarray(row["crossings_closed_daily"])
+        assert (daily[-1] == 0) == row["crossings_open_at_horizon"]
+        for c, crossing in enumerate(("torkham", "chaman")):
+            # each shut spell [a, b) covers ceil(b) - ceil(a) day ends: within a day of b - a
+            marked = int(_shut_days(row, c).sum())
+            assert abs(marked - row[f"days_closed_{crossing}"]) <= max(row["closures"], 1)
+            shut_anywhere += marked > 0
+    assert shut_anywhere > 100  # the check saw closures

@@ -244,8 +244,8 @@ N_X = X_DRAWS + N_DRAW_STATS
 
 (Z_RUNG, Z_CEASEFIRE, Z_CHINESE_ATTACKS, Z_EVENTS, Z_MAX_EVENTS, Z_NOTIFY, Z_ORDINARY_ATTACKS, Z_STATUS, Z_SEQ,
  Z_PENDING, Z_PENDING_CAPACITY, Z_PATH_POS, Z_PATH_CAPACITY, Z_CLOCKS_CHANGED, Z_NEXT_OTHER_SOURCE,
- Z_OFFSPRING, Z_GAPS_LEFT, Z_PENDING_TOP) = range(18)
-Z_CROSSING_STATE = 18                          # per crossing: OPEN / PARTIAL / CLOSED
+ Z_OFFSPRING, Z_GAPS_LEFT, Z_PENDING_TOP, Z_N_DAYS) = range(19)
+Z_CROSSING_STATE = 19                          # per crossing: OPEN / PARTIAL / CLOSED
 Z_GENERATION = Z_CROSSING_STATE + N_CROSSINGS  # per crossing: closures so far (reopen() checks it)
 Z_COUNTS = Z_GENERATION + N_CROSSINGS          # per COUNT_COLUMNS entry
 Z_FATAL = Z_COUNTS + len(COUNT_COLUMNS)        # per FATALITY_CATEGORIES entry
@@ -323,6 +323,7 @@ World = namedtuple("World", [
     "pend_t",  # float64[capacity]: pending events' times (inf: free slot)
     "pend_i",  # int64[capacity x 4]: pending events' (kind, a, b, sequence) at 4 slot ..
     "path",    # float64[capacity x 2]: the chunk's rung paths, (entry day, rung) at 2 position ..
+    "shut",    # int8[n_days]: this run's crossings_closed_daily row (bit c: crossing c shut to trade)
 ])
 
 
@@ -639,9 +640,9 @@ def _combat_rate(w):
 def _recent_deaths(w):
     """BorderConflict.recent_deaths: fading memory of interstate deaths plus the combat flow.
 
-    As in BorderConflict, the flow counts from X_FLOW_SINCE, the last time deaths were added or
-    a combat segment folded -- which can predate the start of combat at this rung (entering a
-    combat rung from a rung without combat does not reset it). Mirrored, not fixed, here."""
+    As in BorderConflict, the flow counts from X_FLOW_SINCE: the last time deaths were added or
+    a combat segment closed (entering a combat rung closes the segment before, so the flow counts
+    from the entry)."""
     x = w.x
     memory = w.par[P_MEMORY]
     now = x[X_NOW]
@@ -679,6 +680,7 @@ def _close_combat_segment(w):
     x[X_COMBAT_SINCE] = now
     rate = _combat_rate(w)
     if rate <= 0.0 or now <= start:
+        x[X_FLOW_SINCE] = now  # no flow to fold; a flow starting now counts from now
         return
     x[X_PRESSURE] = _recent_deaths(w)
     x[X_PRESSURE_TIME] = now
@@ -903,8 +905,10 @@ def _close_crossing(w, crossing):
 
 
 @njit(cache=True)
-def _account_trade_closure(w, crossing):
-    """BorderConflict.account_trade_closure."""
+def _account_trade_closure(w, crossing, at_horizon):
+    """BorderConflict.account_trade_closure, and the days the crossing was shut to trade marked
+    in its crossings_closed_daily bit: days whose end falls in [shut, reopened), as records.daily_rungs
+    reads a path; still shut at the horizon, every day from the shutting on."""
     x = w.x
     since = x[X_SHUT_SINCE + crossing]
     if not math.isnan(since):
@@ -912,6 +916,11 @@ def _account_trade_closure(w, crossing):
         x[X_DAYS_CLOSED + crossing] += days
         x[X_TRADE_LOSS] += days * w.par[P_TRADE_LOSS + crossing]
         x[X_SHUT_SINCE + crossing] = np.nan
+        n_days = w.z[Z_N_DAYS]
+        until_day = n_days if at_horizon else min(n_days, max(0, int(math.ceil(x[X_NOW])) - 1))
+        bit = np.int8(1 << crossing)
+        for day in range(max(0, int(math.ceil(since)) - 1), until_day):
+            w.shut[day] |= bit
 
 
 @njit(cache=True)
@@ -927,7 +936,7 @@ def _reopen_stage(w, kind, crossing, generation):
         _schedule(w, x[X_NOW] + delay, PK_TRADE, crossing, generation)
     else:
         z[Z_CROSSING_STATE + crossing] = OPEN
-        _account_trade_closure(w, crossing)
+        _account_trade_closure(w, crossing, False)
         _emit(w, E_TRADE)
 
 
@@ -1333,7 +1342,7 @@ def _run(w, horizon):
     if z[Z_CEASEFIRE]:
         x[X_DAYS_CF] += horizon - x[X_CF_SINCE]
     for crossing in range(N_CROSSINGS):
-        _account_trade_closure(w, crossing)
+        _account_trade_closure(w, crossing, True)
     # deaths drawn in aggregate (exact: sums of independent Poissons; thinning for the split)
     w.z[K_TTP] += _poisson(w, S_ATTACKS, z[Z_ORDINARY_ATTACKS] * par[P_ORDINARY_MEAN])
     exposure = x[X_COMBAT_EXPOSURE]
@@ -1349,7 +1358,7 @@ def _run(w, horizon):
 @njit(cache=True)
 def _simulate_runs(begin, first_run, seed, horizon, max_events, params, on, lad, ie_kind, ie_day, ie_deaths,
                    pending_capacity, counts, fatal, first, days_at, draws, days_closed, trade_loss, days_cf,
-                   final_rung, max_rung, ceasefire_at, open_at, path, path_offsets, daily):
+                   final_rung, max_rung, ceasefire_at, open_at, path, path_offsets, daily, closed_daily):
     """Runs begin..n-1 of a chunk into preallocated outputs. Returns (status, run offset reached).
 
     ``params`` holds one row per parameter column, one column per run."""
@@ -1364,11 +1373,14 @@ def _simulate_runs(begin, first_run, seed, horizon, max_events, params, on, lad,
     for i in range(begin, n):
         for column in range(n_columns):  # this run's parameters, contiguous
             par[column] = params[column, i]
+        shut = closed_daily[i]
+        shut[:] = 0  # (a run re-run after a buffer grew starts clean)
         w = World(_pointer(x), _pointer(z), _pointer(par), _pointer(rng), _pointer(lad), _pointer(pend_t),
-                  _pointer(pend_i), _pointer(path))
+                  _pointer(pend_i), _pointer(path), _pointer(shut))
         path_start = path_offsets[i]
         _reset(w, seed, first_run + i, max_events, on, ie_kind, ie_day, ie_deaths, pending_capacity, path_start,
                path.shape[0])
+        z[Z_N_DAYS] = n_days
         if z[Z_STATUS] == ST_OK:
             _run(w, horizon)
         if z[Z_STATUS] != ST_OK:
@@ -1572,7 +1584,7 @@ def _simulate_arrays(config, start: int, stop: int, sampled) -> dict:
         days_closed=np.zeros((n, N_CROSSINGS)), trade_loss=np.zeros(n), days_cf=np.zeros(n),
         final_rung=np.zeros(n, np.int8), max_rung=np.zeros(n, np.int8),
         ceasefire_at=np.zeros(n, np.bool_), open_at=np.zeros(n, np.bool_),
-        daily=np.zeros((n, n_days), np.int8),
+        daily=np.zeros((n, n_days), np.int8), closed_daily=np.zeros((n, n_days), np.int8),
     )
     path = np.empty((max(1, INITIAL_PATH_ROWS_PER_RUN * n), 2))
     path_offsets = np.zeros(n + 1, np.int64)
@@ -1584,7 +1596,7 @@ def _simulate_arrays(config, start: int, stop: int, sampled) -> dict:
             given["params"], given["on"], given["lad"], given["ie_kind"], given["ie_day"], given["ie_deaths"],
             pending_capacity, out["counts"], out["fatal"], out["first"], out["days_at"], out["draws"],
             out["days_closed"], out["trade_loss"], out["days_cf"], out["final_rung"], out["max_rung"],
-            out["ceasefire_at"], out["open_at"], path, path_offsets, out["daily"])
+            out["ceasefire_at"], out["open_at"], path, path_offsets, out["daily"], out["closed_daily"])
         if status == ST_OK:
             break
         if status == ST_MAX_EVENTS:
@@ -1642,8 +1654,9 @@ def simulate_chunk(config, start: int, stop: int, sampled) -> pa.Table:
     columns["rung_path"] = _list_column(offsets, out["path_rungs"].astype(np.int8), pa.int8())
     columns["rung_path_days"] = _list_column(offsets, out["path_days"].astype(np.float32), pa.float32())
     n_days = out["daily"].shape[1]
-    columns["rung_daily"] = _list_column(np.arange(n + 1, dtype=np.int64) * n_days, out["daily"].reshape(-1),
-                                         pa.int8())
+    day_offsets = np.arange(n + 1, dtype=np.int64) * n_days
+    columns["rung_daily"] = _list_column(day_offsets, out["daily"].reshape(-1), pa.int8())
+    columns["crossings_closed_daily"] = _list_column(day_offsets, out["closed_daily"].reshape(-1), pa.int8())
     arrays = [columns[field.name].cast(field.type) for field in base]
     table = pa.Table.from_arrays(arrays, schema=base)
     for name, values in sorted(sampled.items()):

@@ -308,6 +308,7 @@ class BorderConflict:
     def close_crossing(self, crossing: str) -> None:
         if self.crossing_state[crossing] == "open":
             self.trade_shut_since[crossing] = self.env.now
+            self.tally.crossing_shut(crossing, self.env.now, True)
         self.crossing_state[crossing] = "closed"
         self.crossing_generation[crossing] += 1
         self.tally.counts["closures"] += 1
@@ -325,6 +326,7 @@ class BorderConflict:
         if self.crossing_generation[crossing] != generation:
             return
         self.crossing_state[crossing] = "open"
+        self.tally.crossing_shut(crossing, self.env.now, False)
         self.account_trade_closure(crossing)
         self.emit("trade_reopening", crossing=crossing)
 
@@ -420,6 +422,7 @@ class BorderConflict:
         start, self.combat_since = self.combat_since, now
         rate = self.combat_rate()
         if rate <= 0.0 or now <= start:
+            self.combat_flow_since = now  # no flow to fold; a flow starting now counts from now
             return
         self.pressure, self.pressure_time = self.recent_deaths(), now  # fold the flow into memory
         self.combat_flow_since = now
