@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -168,21 +170,24 @@ def exact_quantiles(sources: Sequence[Path] | pa.Table, columns: Sequence[str], 
             arrays = {name: np.empty(n_rows) for name in names}
             offset = 0
             for path in sources:
-                part = pq.read_table(path, columns=list(names))
+                part = pq.ParquetFile(path).read(columns=list(names))  # (read_table: 3 ms more a call)
                 for name in names:
                     arrays[name][offset:offset + part.num_rows] = part.column(name).to_numpy()
                 offset += part.num_rows
             return arrays
 
+    def quantiles_of(values: np.ndarray) -> list[float | None]:
+        finite = values[np.isfinite(values)] if np.isnan(values).any() else values
+        return [float(q) for q in np.quantile(finite, probabilities)] if finite.size else [None] * len(probabilities)
+
     per_batch = max(1, int(max_bytes // max(1, 8 * n_rows)))
     result: dict[str, list[float | None]] = {}
-    for start in range(0, len(columns), per_batch):
-        names = list(columns[start:start + per_batch])
-        arrays = read(names)
-        for name in names:
-            values = arrays.pop(name)
-            finite = values[np.isfinite(values)] if np.isnan(values).any() else values
-            result[name] = ([float(q) for q in np.quantile(finite, probabilities)] if finite.size
-                            else [None] * len(probabilities))
-            del values, finite
+    # numpy's partition releases the GIL: columns of a batch on every core (memory: one copy each)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for start in range(0, len(columns), per_batch):
+            names = list(columns[start:start + per_batch])
+            arrays = read(names)
+            for name, values in zip(names, pool.map(quantiles_of, [arrays[name] for name in names])):
+                result[name] = values
+            del arrays
     return result
