@@ -21,18 +21,19 @@ from pathlib import Path
 import psutil
 
 
-def tree_rss(process: psutil.Process) -> int:
-    total = 0
+def tree_rss(process: psutil.Process) -> dict[int, int]:
+    """Resident set size of each process of the tree (pid -> bytes)."""
     try:
         members = [process, *process.children(recursive=True)]
     except psutil.Error:
-        return 0
+        return {}
+    sizes = {}
     for member in members:
         try:
-            total += member.memory_info().rss
+            sizes[member.pid] = member.memory_info().rss
         except psutil.Error:
             pass
-    return total
+    return sizes
 
 
 def main() -> None:
@@ -46,9 +47,12 @@ def main() -> None:
     started = time.perf_counter()
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     watched = psutil.Process(process.pid)
-    peak = 0
+    peak, peak_each = 0, {}
     while process.poll() is None:
-        peak = max(peak, tree_rss(watched))
+        sizes = tree_rss(watched)
+        peak = max(peak, sum(sizes.values()))
+        for pid, rss in sizes.items():
+            peak_each[pid] = max(peak_each.get(pid, 0), rss)
         time.sleep(0.1)
     wall = time.perf_counter() - started
     output = process.stdout.read().decode(errors="replace")
@@ -60,6 +64,9 @@ def main() -> None:
     print(f"runs done            {summary['n_runs']:,}")
     print(f"wall time            {wall:.1f} s ({summary['n_runs'] / wall:,.0f} runs/s end to end)")
     print(f"peak RSS, all procs  {peak / 2**20:,.0f} MiB (limit 1,024 MiB: {'OK' if peak <= 2**30 else 'OVER'})")
+    each = ", ".join(f"{'main' if pid == process.pid else 'worker'} {rss / 2**20:,.0f}"
+                     for pid, rss in sorted(peak_each.items(), key=lambda kv: kv[0] != process.pid))
+    print(f"peak RSS per process {each} MiB (peaks need not coincide)")
     print(f"results              {folder}")
 
 

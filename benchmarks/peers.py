@@ -331,8 +331,12 @@ def main() -> None:
 
         import sim.engines.fast_engine as fast_module
 
-        with open(fast_module.__file__, "rb") as handle:
-            print(f"fast engine source sha256 {hashlib.sha256(handle.read()).hexdigest()[:12]}", flush=True)
+        folder = os.path.dirname(fast_module.__file__)
+        digest = hashlib.sha256()  # the compiled engine's source: every sim/engines/fast_*.py
+        for name in sorted(n for n in os.listdir(folder) if n.startswith("fast_") and n.endswith(".py")):
+            with open(os.path.join(folder, name), "rb") as handle:
+                digest.update(handle.read())
+        print(f"fast engine source (sim/engines/fast_*.py) sha256 {digest.hexdigest()[:12]}", flush=True)
         try:  # warm-up first, timed apart: Numba compile or cache load, in this process
             started = time.perf_counter()
             run_runner(args, 100, engine="fast", chunk_size=100, workers=1)

@@ -29,6 +29,7 @@ __all__ = [
     "CROSSINGS",
     "MEDIATORS",
     "MECHANISMS",
+    "COMBAT_RATE_PARAMETER_BY_RUNG",
     "ParameterInfo",
     "CATALOGUE",
     "Inputs",
@@ -48,6 +49,14 @@ RUNGS: tuple[str, ...] = (
     "regional_war",
 )
 RUNG_INDEX = {name: index for index, name in enumerate(RUNGS)}
+
+#: Rungs with combat deaths -> the parameter giving them per day (no combat deaths below a
+#: limited ground operation). Both engines read it.
+COMBAT_RATE_PARAMETER_BY_RUNG: dict[int, str] = {
+    RUNG_INDEX["limited_ground_operation"]: "combat_deaths_per_day_limited_operation",
+    RUNG_INDEX["conventional_incursion"]: "combat_deaths_per_day_incursion",
+    RUNG_INDEX["regional_war"]: "combat_deaths_per_day_regional_war",
+}
 
 #: Events that can move the ladder (keys of ``ladder:`` transitions in a scenario YAML).
 LADDER_EVENTS: tuple[str, ...] = (

@@ -80,12 +80,16 @@ def schema() -> pa.Schema:
         pa.field("rung_path", pa.list_(pa.int8())),
         pa.field("rung_path_days", pa.list_(pa.float32())),
         pa.field("rung_daily", pa.list_(pa.int8())),
+        pa.field("crossings_closed_daily", pa.list_(pa.int8())),
     ]
     return pa.schema(fields)
 
 
 def daily_rungs(times: Sequence[float], rungs: Sequence[int], *, horizon_days: float) -> np.ndarray:
-    """The rung in force at the end of each day 1..horizon, from a path of (entry time, rung)."""
+    """The rung in force at the end of each day 1..horizon, from a path of (entry time, rung).
+
+    Any state path works the same way: ``crossings_closed_daily`` is the daily_rungs of the
+    shut-to-trade bit masks."""
     ends = np.arange(1, int(np.ceil(horizon_days)) + 1, dtype=float)
     ends[-1] = min(ends[-1], horizon_days)
     at = np.searchsorted(np.asarray(times, dtype=float), ends, side="right") - 1
@@ -105,6 +109,15 @@ class RunTally:
     trade_loss_usd: float = 0.0
     path_times: list[float] = field(default_factory=lambda: [0.0])
     path_rungs: list[int] = field(default_factory=lambda: [0])
+    closure_times: list[float] = field(default_factory=lambda: [0.0])   # when the shut-to-trade set changed
+    closure_masks: list[int] = field(default_factory=lambda: [0])       # bit c: CROSSINGS[c] shut to trade
+
+    def crossing_shut(self, crossing: str, day: float, shut: bool) -> None:
+        """Note that a crossing shut to trade (closed) or reopened to trade at ``day``."""
+        bit = 1 << CROSSINGS.index(crossing)
+        mask = self.closure_masks[-1] | bit if shut else self.closure_masks[-1] & ~bit
+        self.closure_times.append(day)
+        self.closure_masks.append(mask)
 
     def first(self, kind: str, day: float) -> None:
         """Remember the first day an event of this kind happened."""
@@ -136,6 +149,8 @@ class RunTally:
         row["rung_path"] = list(self.path_rungs)
         row["rung_path_days"] = list(self.path_times)
         row["rung_daily"] = daily_rungs(self.path_times, self.path_rungs, horizon_days=horizon_days).tolist()
+        row["crossings_closed_daily"] = daily_rungs(self.closure_times, self.closure_masks,
+                                                    horizon_days=horizon_days).tolist()
         return row
 
 

@@ -32,7 +32,7 @@ from sim import analysis, io, wep
 from sim.config import RunConfig, compose_run_config, run_config_from_mapping
 from sim.errors import ResultsError
 from sim.model import OUTCOME_CLASSES
-from sim.records import FIRST_EVENTS, METRIC_COLUMNS
+from sim.records import FIRST_EVENTS, METRIC_COLUMNS, schema
 from sim.runner import ChunkResult, RunFailed, drive, run_batch
 from sim.stats import BatchStats, exact_quantiles
 
@@ -40,7 +40,7 @@ __all__ = ["SCHEMA_VERSION", "Results", "summarize", "summary_from_stats", "run_
            "load_results", "PLOT_ROWS"]
 
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: crossings_closed_daily
 PARTS_DIR = "runs.parquet"
 PLOT_ROWS = 200_000  # plots and Results.table use at most this many runs (the first ones)
 QUANTILES = (0.05, 0.5, 0.95)
@@ -55,7 +55,12 @@ _PACKAGES = ("numpy", "scipy", "simpy", "numba", "matplotlib", "hydra-core", "om
 
 @dataclass(frozen=True)
 class Results:
-    """A batch's summary and runs (all of them, or the first PLOT_ROWS when there are more)."""
+    """A batch's summary and runs.
+
+    ``table`` holds every run's row when the batch has at most PLOT_ROWS runs. A bigger batch keeps
+    only the first PLOT_ROWS runs' scalar outcome columns (no per-day lists, no sampled
+    parameters) — enough for the plots, in bounded memory; ``load_results`` reads everything.
+    """
 
     config: RunConfig
     table: pa.Table
@@ -195,12 +200,12 @@ def _check_part_identity(path: Path, config: RunConfig, chunk_index: int) -> Non
                            f"expected seed {config.seed}, chunk {chunk_index})")
 
 
-def _first_rows(paths: Sequence[Path], limit: int) -> pa.Table:
+def _first_rows(paths: Sequence[Path], limit: int, columns: Sequence[str] | None = None) -> pa.Table:
     tables, rows = [], 0
     for path in paths:
         if rows >= limit:
             break
-        table = io.read_parquet(path)
+        table = io.read_parquet(path, columns)
         tables.append(table.slice(0, limit - rows))
         rows += tables[-1].num_rows
     return pa.concat_tables(tables)
@@ -256,7 +261,8 @@ def run_and_save(config: RunConfig, folder: str | Path | None, *, progress: bool
     summary = summary_from_stats(stats, config, quantiles, skipped=skipped, stopping=_stopping(config, stats))
     io.write_json(folder / "summary.json", summary)
     wall = time.perf_counter() - started
-    results = Results(config, _first_rows(part_paths, PLOT_ROWS), summary, wall, folder, stats)
+    scalars = None if stats.n_runs <= PLOT_ROWS else [f.name for f in schema() if not pa.types.is_list(f.type)]
+    results = Results(config, _first_rows(part_paths, PLOT_ROWS, scalars), summary, wall, folder, stats)
     written = ["summary.json", "config.yaml"] + (["failures.json"] if failures else [])
     if config.plots:
         from sim.plotting import save_all_plots

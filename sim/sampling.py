@@ -20,7 +20,6 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
-from scipy.stats import qmc
 
 from sim.scenario import Scenario
 
@@ -51,6 +50,8 @@ def _mc_uniforms(seed: int, name: str, start: int, stop: int) -> np.ndarray:
 
 
 def _lhs_uniforms(seed: int, names: list[str], n_runs: int, start: int, stop: int) -> np.ndarray:
+    from scipy.stats import qmc  # here, not at the top: workers of plain MC runs never load scipy.stats
+
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(_LHS,))))
     design = qmc.LatinHypercube(d=len(names), rng=rng).random(n_runs)
     return design[start:stop]

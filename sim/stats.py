@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -82,9 +84,8 @@ class BatchStats:
         for index, name in enumerate(METRIC_COLUMNS):
             stats.add_metric_values(index, table.column(name).to_numpy().astype(float))
         daily = table.column("rung_daily").combine_chunks()
-        rungs = np.asarray(daily.flatten().to_numpy(), dtype=np.int64).reshape(table.num_rows, -1)
-        for rung in range(len(RUNGS)):
-            stats.rung_day_counts[:, rung] = (rungs == rung).sum(axis=0)[:days]
+        rungs = daily.flatten().to_numpy().reshape(table.num_rows, -1)[:, :days]  # int8, no copy
+        stats.rung_day_counts[:] = _rung_day_counts(rungs, len(RUNGS))
         return stats
 
     def merge(self, other: "BatchStats") -> "BatchStats":
@@ -112,6 +113,32 @@ class BatchStats:
         return {"n_runs": self.n_runs, **{name: getattr(self, name).tolist() for name in (
             "outcome_counts", "event_counts", "metric_n", "metric_mean", "metric_m2",
             "rung_day_counts", "first_day_counts")}}
+
+
+def _rung_day_counts(rungs: np.ndarray, n_rungs: int) -> np.ndarray:
+    """Runs on each rung at the end of each day, from a runs x days array of rungs.
+
+    Counts day 0, then adds each run's day-to-day changes (rare) and accumulates: one pass over
+    the array instead of one per rung.
+
+    >>> _rung_day_counts(np.array([[0, 0, 2], [1, 0, 0]], np.int8), 3).tolist()
+    [[1, 1, 0], [2, 0, 0], [1, 0, 1]]
+    """
+    n_runs, days = rungs.shape
+    change = np.zeros((days, n_rungs), np.int64)
+    if n_runs == 0 or days == 0:
+        return change
+    change[0] = np.bincount(rungs[:, 0], minlength=n_rungs)
+    flat = np.ascontiguousarray(rungs).reshape(-1)
+    at = np.flatnonzero(flat[1:] != flat[:-1]) + 1  # 1-d: far faster than a 2-d nonzero
+    at = at[at % days != 0]                          # not across two runs
+    if at.size:
+        to, came_from = flat[at].astype(np.int64), flat[at - 1].astype(np.int64)
+        day = at % days
+        moves = np.bincount(day * n_rungs + to, minlength=days * n_rungs)
+        moves -= np.bincount(day * n_rungs + came_from, minlength=days * n_rungs)
+        change += moves.reshape(days, n_rungs)
+    return np.cumsum(change, axis=0)
 
 
 def _combine(n_a: int, mean_a: float, m2_a: float, n_b: int, mean_b: float, m2_b: float):
@@ -143,21 +170,24 @@ def exact_quantiles(sources: Sequence[Path] | pa.Table, columns: Sequence[str], 
             arrays = {name: np.empty(n_rows) for name in names}
             offset = 0
             for path in sources:
-                part = pq.read_table(path, columns=list(names))
+                part = pq.ParquetFile(path).read(columns=list(names))  # (read_table: 3 ms more a call)
                 for name in names:
                     arrays[name][offset:offset + part.num_rows] = part.column(name).to_numpy()
                 offset += part.num_rows
             return arrays
 
+    def quantiles_of(values: np.ndarray) -> list[float | None]:
+        finite = values[np.isfinite(values)] if np.isnan(values).any() else values
+        return [float(q) for q in np.quantile(finite, probabilities)] if finite.size else [None] * len(probabilities)
+
     per_batch = max(1, int(max_bytes // max(1, 8 * n_rows)))
     result: dict[str, list[float | None]] = {}
-    for start in range(0, len(columns), per_batch):
-        names = list(columns[start:start + per_batch])
-        arrays = read(names)
-        for name in names:
-            values = arrays.pop(name)
-            finite = values[np.isfinite(values)] if np.isnan(values).any() else values
-            result[name] = ([float(q) for q in np.quantile(finite, probabilities)] if finite.size
-                            else [None] * len(probabilities))
-            del values, finite
+    # numpy's partition releases the GIL: columns of a batch on every core (memory: one copy each)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for start in range(0, len(columns), per_batch):
+            names = list(columns[start:start + per_batch])
+            arrays = read(names)
+            for name, values in zip(names, pool.map(quantiles_of, [arrays[name] for name in names])):
+                result[name] = values
+            del arrays
     return result

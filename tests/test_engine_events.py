@@ -640,3 +640,42 @@ def test_max_events_counts_events_even_without_the_log(make_scenario):
     with pytest.raises(MaxEventsExceeded):
         simulate_run(scenario, scenario.point_values(), np.random.default_rng(0), horizon_days=365.0,
                      keep_log=False, max_events=5)
+
+
+def test_combat_flow_into_recent_deaths_counts_from_entering_a_combat_rung(make_scenario):
+    # 200 quiet days at a rung without combat, then an incursion: the remembered deaths start at
+    # zero and grow as rate x memory x (1 - exp(-t / memory)) -- the quiet days add nothing.
+    scenario = make_scenario(on=["combat_fatalities"], transitions=[],
+                             values={"combat_deaths_per_day_incursion": 10.0, "fatality_memory_days": 30.0})
+    world = _world(scenario)
+    world.env.run(until=200.0)
+    world.move_to(RUNG_INDEX["conventional_incursion"], cause="test")
+    assert world.recent_deaths() == 0.0
+    world.env.run(until=210.0)
+    assert world.recent_deaths() == pytest.approx(10.0 * 30.0 * (1.0 - math.exp(-10.0 / 30.0)))
+
+
+def test_crossings_closed_daily_is_the_shut_to_trade_state_of_the_event_log_at_each_day_end(make_scenario):
+    scenario = make_scenario(on=["crossings", "spontaneous_clashes"], transitions=[],
+                             values={"p_closure_after_clash": 0.5, "closure_days_to_partial_reopening": 3.0,
+                                     "partial_days_to_trade_reopening": 4.0})
+    checked = 0
+    for seed in range(5):
+        result = run(scenario, horizon=120.5, seed=seed)
+        for c, crossing in enumerate(CROSSINGS):
+            shut, changes = False, []  # (day, shut) whenever the crossing's trade state flips
+            for day, kind, detail in result.events:
+                if detail.get("crossing") != crossing:
+                    continue
+                if kind == "closure" and not shut:
+                    shut = True
+                    changes.append((day, True))
+                elif kind == "trade_reopening":
+                    shut = False
+                    changes.append((day, False))
+            for index, mask in enumerate(result.row["crossings_closed_daily"]):
+                end = min(index + 1.0, 120.5)
+                expected = bool([s for d, s in changes if d <= end][-1:] == [True])
+                assert bool(mask >> c & 1) == expected
+                checked += expected
+    assert checked > 50

@@ -18,7 +18,7 @@ from scipy.linalg import expm
 from scipy.stats import chi2, chisquare, kstest, poisson
 
 from sim.config import compose_run_config
-from sim.engines import fast_engine
+from sim.engines import fast_engine, fast_random
 from sim.engines.fast_engine import simulate_chunk
 from sim.engines.simpy_engine import MaxEventsExceeded, simulate_run
 from sim.model import (CATALOGUE, MECHANISMS, OUTCOME_CLASSES, RUNG_INDEX, RUNGS, classify_outcome,
@@ -64,15 +64,15 @@ ALPHA = 1e-4  # each sampler test; a false alarm once in 10,000 runs of the suit
 
 
 def test_uniform_and_exponential_samplers_follow_their_laws():
-    assert kstest(fast_engine._sample(0, 1, 0.0, 200_000), "uniform").pvalue > ALPHA
-    assert kstest(fast_engine._sample(1, 2, 0.0, 200_000), "expon").pvalue > ALPHA
+    assert kstest(fast_random._sample(0, 1, 0.0, 200_000), "uniform").pvalue > ALPHA
+    assert kstest(fast_random._sample(1, 2, 0.0, 200_000), "expon").pvalue > ALPHA
 
 
 @pytest.mark.parametrize("kind, mean", [(2, 0.3), (2, 3.7), (2, 9.99), (2, 10.0), (2, 37.5), (2, 2500.0),
                                         (3, 0.4), (3, 2.5)])
 def test_poisson_samplers_follow_the_poisson_law(kind, mean):
     # inversion below 10, Hoermann's PTRS from 10 on, the offspring table; chi-square on the counts
-    draws = fast_engine._sample(kind, 3, mean, 200_000).astype(np.int64)
+    draws = fast_random._sample(kind, 3, mean, 200_000).astype(np.int64)
     low, high = poisson.ppf([1e-4, 1 - 1e-4], mean).astype(np.int64)
     values = np.arange(low, high + 1)
     observed = np.array([(draws < low).sum()] + [(draws == v).sum() for v in values] + [(draws > high).sum()])
@@ -261,12 +261,6 @@ def test_daily_rungs_are_exactly_records_daily_rungs_of_the_path(fast_config):
             assert out["daily"][run].tolist() == expected.tolist()
 
 
-def test_the_compiled_layout_matches_the_models_vocabulary():
-    # the stale-cache guard: codes baked into the compiled kernels are the current ones
-    fast_engine._ensure_fresh_cache()
-    assert fast_engine._compiled_layout_key() == fast_engine._LAYOUT_KEY
-
-
 # ---------------------------------------------------------------- reproducibility
 
 
@@ -419,3 +413,42 @@ def test_classify_outcome_codes_agrees_with_classify_outcome_on_every_combinatio
     for (rung, cf, crossings), code in zip(combinations, codes):
         assert OUTCOME_CLASSES[code] == classify_outcome(max_rung=rung, ceasefire_holding=cf, crossings_open=crossings)
     assert {OUTCOME_CLASSES[code] for code in codes} == set(OUTCOME_CLASSES)
+
+
+# ---------------------------------------------------------------- crossings shut to trade, by day
+
+
+def _shut_days(row, crossing: int) -> np.ndarray:
+    return (np.asarray(row["crossings_closed_daily"]) >> crossing) & 1
+
+
+@pytest.mark.parametrize("to_partial, to_trade, expected_days", [
+    (1e9, 1e9, list(range(1, 10))),   # shut on day 2.0 and never reopened: end of day 2 onwards
+    (1e-9, 1e-9, [1]),                # reopened an instant after 2.0: only the end of day 2 saw it shut
+])
+def test_crossings_closed_daily_marks_the_days_whose_end_found_the_crossing_shut_in_both_engines(
+        make_scenario, fast_config, to_partial, to_trade, expected_days):
+    scenario = make_scenario(on=["crossings"], transitions=[], initial_events=[("clash", 2.0)],
+                             values={"p_closure_after_clash": 1.0, "closure_days_to_partial_reopening": to_partial,
+                                     "partial_days_to_trade_reopening": to_trade})
+    fast_row = run_fast(fast_config, scenario, 1, 9.5, seed=3).to_pylist()[0]
+    simpy_row = simulate_run(scenario, scenario.point_values(), run_stream(3, 0), horizon_days=9.5).row
+    for row in (fast_row, simpy_row):
+        assert len(row["crossings_closed_daily"]) == 10
+        for crossing in range(2):
+            assert np.flatnonzero(_shut_days(row, crossing)).tolist() == expected_days
+
+
+def test_crossings_closed_daily_agrees_with_days_closed_and_the_state_at_the_horizon(fast_config):
+    config = dataclasses.replace(fast_config, scenario=compose_run_config(["scenario=major_attack_shock"]).scenario)
+    rows = simulate_chunk(config, 0, 400, {}).to_pylist()
+    shut_anywhere = 0
+    for row in rows:
+        daily = np.asarray(row["crossings_closed_daily"])
+        assert (daily[-1] == 0) == row["crossings_open_at_horizon"]
+        for c, crossing in enumerate(("torkham", "chaman")):
+            # each shut spell [a, b) covers ceil(b) - ceil(a) day ends: within a day of b - a
+            marked = int(_shut_days(row, c).sum())
+            assert abs(marked - row[f"days_closed_{crossing}"]) <= max(row["closures"], 1)
+            shut_anywhere += marked > 0
+    assert shut_anywhere > 100  # the check saw closures

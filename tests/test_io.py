@@ -268,3 +268,21 @@ def test_git_commit_in_repo(tmp_path):
 def test_git_commit_without_git(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     assert sio.git_commit(tmp_path) is None
+
+
+def test_per_day_int8_lists_round_trip_through_parquet_packed(tmp_path):
+    days = pa.array([[0, 1, 2, 2], [3, 3, 3, 3], [5, 0, 0, 1]], pa.list_(pa.int8()))
+    ragged = pa.array([[0, 1], [2], []], pa.list_(pa.int8()))  # unequal lengths stay a list
+    table = pa.table({"rung_daily": days, "rung_path": ragged, "x": [1.5, 2.5, 3.5]})
+    for piece in (table, table.slice(1, 2), pa.concat_tables([table.slice(0, 1), table.slice(1, 2)])):
+        path = tmp_path / "t.parquet"
+        sio.write_parquet(path, piece, metadata={"stamp": "1"})
+        stored = sio.pq.read_schema(path)
+        assert pa.types.is_fixed_size_binary(stored.field("rung_daily").type)
+        assert pa.types.is_list(stored.field("rung_path").type)
+        back = sio.read_parquet(path)
+        assert back.column("rung_daily").to_pylist() == piece.column("rung_daily").to_pylist()
+        assert back.column("rung_path").to_pylist() == piece.column("rung_path").to_pylist()
+        assert back.schema.field("rung_daily").type == pa.list_(pa.int8())
+        assert back.schema.metadata == {b"stamp": b"1"}
+        assert sio.read_parquet(path, columns=["x"]).column_names == ["x"]

@@ -263,3 +263,20 @@ def test_results_error_is_a_config_error(copy):
 def test_parquet_is_readable_without_sim(saved):
     """runs.parquet is plain Parquet: any reader opens it."""
     assert pq.read_table(saved[1] / "runs.parquet").num_rows == N_RUNS
+
+
+def test_a_batch_bigger_than_plot_rows_keeps_only_scalar_columns_of_its_first_runs(tmp_path, monkeypatch):
+    import sim.results as results_module
+    from sim.config import compose_run_config
+
+    monkeypatch.setattr(results_module, "PLOT_ROWS", 150)
+    config = compose_run_config(["experiment=smoke", "n_runs=400", "chunk_size=100", "horizon_days=60",
+                                 "engine=fast", "workers=1"])
+    results = run_and_save(config, tmp_path / "big", progress=False, workers=1)
+    assert results.table.num_rows == 150
+    assert results.table.column("run_index").to_pylist() == list(range(150))
+    assert "rung_daily" not in results.table.column_names and "outcome" in results.table.column_names
+    assert not any(name.startswith("param.") for name in results.table.column_names)
+    assert (tmp_path / "big" / "plots" / "distributions.png").is_file()
+    _, everything, _ = load_results(tmp_path / "big")
+    assert everything.num_rows == 400 and "rung_daily" in everything.column_names

@@ -58,3 +58,17 @@ def test_daily_rung_counts_add_up_to_the_runs(table):
     stats = BatchStats.from_table(table, horizon_days=120)
     assert np.all(stats.rung_day_counts.sum(axis=1) == 90)
     assert stats.rung_day_counts.shape == (120, 6)
+
+
+def test_rung_day_counts_equal_a_count_per_rung_and_day():
+    from sim.stats import _rung_day_counts
+
+    rng = np.random.default_rng(11)
+    # sticky random paths: mostly the previous day's rung, sometimes a jump anywhere
+    rungs = np.zeros((500, 60), np.int8)
+    for day in range(1, 60):
+        jump = rng.random(500) < 0.1
+        rungs[:, day] = np.where(jump, rng.integers(0, 6, 500), rungs[:, day - 1])
+    expected = np.stack([(rungs == rung).sum(axis=0) for rung in range(6)], axis=1)
+    assert np.array_equal(_rung_day_counts(rungs, 6), expected)
+    assert np.array_equal(_rung_day_counts(rungs[:, :7], 6), expected[:7])

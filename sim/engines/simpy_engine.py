@@ -24,7 +24,8 @@ from typing import Mapping
 import numpy as np
 import simpy
 
-from sim.model import CROSSINGS, MEDIATORS, RUNG_INDEX, RUNGS, classify_outcome, prepare_inputs
+from sim.model import (COMBAT_RATE_PARAMETER_BY_RUNG, CROSSINGS, MEDIATORS, RUNG_INDEX, RUNGS, classify_outcome,
+                       prepare_inputs)
 from sim.records import RunTally
 from sim.scenario import Scenario
 
@@ -32,11 +33,6 @@ __all__ = ["RunResult", "simulate_run", "MaxEventsExceeded"]
 
 _INCURSION = RUNG_INDEX["conventional_incursion"]
 _REGIONAL = RUNG_INDEX["regional_war"]
-_COMBAT_RATE_KEYS = {
-    RUNG_INDEX["limited_ground_operation"]: "combat_deaths_per_day_limited_operation",
-    _INCURSION: "combat_deaths_per_day_incursion",
-    _REGIONAL: "combat_deaths_per_day_regional_war",
-}
 
 
 class MaxEventsExceeded(RuntimeError):
@@ -308,6 +304,7 @@ class BorderConflict:
     def close_crossing(self, crossing: str) -> None:
         if self.crossing_state[crossing] == "open":
             self.trade_shut_since[crossing] = self.env.now
+            self.tally.crossing_shut(crossing, self.env.now, True)
         self.crossing_state[crossing] = "closed"
         self.crossing_generation[crossing] += 1
         self.tally.counts["closures"] += 1
@@ -325,6 +322,7 @@ class BorderConflict:
         if self.crossing_generation[crossing] != generation:
             return
         self.crossing_state[crossing] = "open"
+        self.tally.crossing_shut(crossing, self.env.now, False)
         self.account_trade_closure(crossing)
         self.emit("trade_reopening", crossing=crossing)
 
@@ -409,7 +407,7 @@ class BorderConflict:
 
     def combat_rate(self) -> float:
         """Combat deaths per day at the current rung (zero below a limited ground operation)."""
-        key = _COMBAT_RATE_KEYS.get(self.rung)
+        key = COMBAT_RATE_PARAMETER_BY_RUNG.get(self.rung)
         if key is None or not self.on["combat_fatalities"]:
             return 0.0
         return self.v[key] * (self.v["ceasefire_clash_factor"] if self.ceasefire else 1.0)
@@ -420,6 +418,7 @@ class BorderConflict:
         start, self.combat_since = self.combat_since, now
         rate = self.combat_rate()
         if rate <= 0.0 or now <= start:
+            self.combat_flow_since = now  # no flow to fold; a flow starting now counts from now
             return
         self.pressure, self.pressure_time = self.recent_deaths(), now  # fold the flow into memory
         self.combat_flow_since = now
