@@ -131,7 +131,7 @@ def load_run(folder: str | Path, label: str | None = None) -> ScenarioRun:
     from sim.scenario import scenario_from_mapping
 
     folder = Path(folder)
-    summary, table, manifest = load_results(folder)
+    summary, table, manifest = load_results(folder, columns=list(KEY_METRICS))  # only what the brief reads
     quantile_ci = {key: dict(zip(("p05", "p50", "p95"), quantile_intervals(table.column(key).to_numpy()).values()))
                    for key in KEY_METRICS if key in table.column_names}
     config, scenario = {}, None

@@ -66,3 +66,19 @@ def sampled_results(tmp_path_factory):
     sim.run("baseline", overrides=["engine=fast", "n_runs=3000", "seed=11", "horizon_days=120", "plots=false"],
             output_dir=folder)
     return folder
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging_handlers():
+    """Hydra (run in-process by some CLI tests) points the root logger at the test's captured
+    stderr; once that is closed, later log records would print 'Logging error' into other tests'
+    output. Put the root logger back as it was after every test."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)

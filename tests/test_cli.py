@@ -261,9 +261,11 @@ def launched(tmp_path_factory):
                                                   "n_runs=10", "horizon_days=30", "plots=false", "workers=1"]),
         "bad": _Launched(base, "bad", [*python, "experiment=smoke", f"{P_RET}.value=1.5"]),
     }
+    runs["report_missing"] = _Launched(base, "report_missing", [*python, "report", str(base / "no_such_run")])
     if script:
         runs["cfg"] = _Launched(base, "cfg", [*script, "--cfg", "job", "experiment=smoke"])
         runs["script_bad"] = _Launched(base, "script_bad", [*script, "n_runs=0"])
+        runs["script_help"] = _Launched(base, "script_help", [*script, "help"])
     yield runs
     for run in runs.values():
         if run.process.poll() is None:
@@ -376,3 +378,35 @@ def test_a_failing_run_names_its_seed_exits_1_and_leaves_no_folder(tmp_path, mon
     assert json.loads((folder / "manifest.json").read_text())["status"] == "failed"
     failures = json.loads((folder / "failures.json").read_text())["failures"]
     assert failures[0]["seed"] == 99 and "MaxEventsExceeded" in failures[0]["traceback"]
+
+
+# ---------------------------------------------------------------- analysis subcommands
+
+
+def test_help_lists_every_subcommand_and_each_module_has_its_command(capsys):
+    import importlib
+
+    assert cli.main(["help"]) == 0
+    out = capsys.readouterr().out
+    for name, (module, _) in cli.SUBCOMMANDS.items():
+        assert f"  {name} " in out
+        handler = getattr(importlib.import_module(module), f"{name}_command", None) or importlib.import_module(module).command
+        assert callable(handler)
+
+
+@pytest.mark.parametrize("argv", [["report", "nowhere"], ["signposts", "nowhere"], ["paths", "nowhere"],
+                                  ["discover", "nowhere"], ["compare", "nowhere", "nor_here"],
+                                  ["condition", "nowhere", "--day", "30", "clash=yes"]])
+def test_subcommands_answer_a_missing_folder_with_one_line_and_exit_2(in_tmp, capsys, argv):
+    assert cli.main(argv) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "nowhere" in line
+    assert not any(in_tmp.iterdir()), "nothing may be written"
+
+
+def test_subcommands_are_dispatched_before_hydra_in_a_real_process(launched):
+    code, out, err = launched["report_missing"].result()
+    assert code == 2 and "no_such_run" in _one_error_line(err)
+    if "script_help" in launched:
+        code, out, err = launched["script_help"].result()
+        assert code == 0 and "report" in out and "sensitivity" in out
