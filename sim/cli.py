@@ -40,6 +40,9 @@ SUBCOMMANDS = {
     "paths": ("sim.paths", "escalation paths: frequent ladder sequences, time on rungs, flows"),
     "discover": ("sim.discovery", "scenario discovery: parameter regions leading to an outcome (PRIM/CART)"),
     "sensitivity": ("sim.sensitivity", "global sensitivity: Sobol indices or Morris screening (SALib)"),
+    "events": ("sim.events", "read an ACLED / UCDP export: mapped event counts by month, unmapped rows"),
+    "calibrate": ("sim.calibration", "calibrate a scenario from an ACLED / UCDP export (posteriors with provenance)"),
+    "backtest": ("sim.backtest", "score the ensemble against a timeline of what followed (Brier, log, CRPS, PIT)"),
 }
 
 

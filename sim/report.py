@@ -61,6 +61,7 @@ from markupsafe import Markup, escape
 from sim import io
 from sim.errors import ConfigError, ResultsError
 from sim.model import OUTCOME_CLASSES, RUNGS
+from sim.report_backtest import backtest_html
 from sim.report_sections import (KEY_METRICS, METRIC_SCALE, OUTCOME_LABELS, YARDSTICK_NAMES, ScenarioRun,
                                  Section, assumptions_section, estimative_words, figure_from_png, html_table, key_judgements,
                                  key_judgements_section, metrics_section, outcomes_section, parameters_section,
@@ -77,6 +78,7 @@ ANALYSIS_KINDS = {
     "sensitivity": ("Sensitivity ranking", "python -m sim experiment=sensitivity engine=fast"),
     "paths": ("Escalation paths", "python -m sim paths <results dir>"),
     "discover": ("Scenario discovery: which parameters lead to the worst outcomes", "python -m sim discover <results dir>"),
+    "backtest": ("Backtest: scored against what followed", "python -m sim backtest <timeline.csv> --as-of DATE"),
 }
 _NOT_ANALYSES = {"summary.json", "manifest.json", "failures.json"}
 _TOP_ROWS = 12
@@ -342,7 +344,7 @@ def _discover_html(data: Mapping) -> Markup:
 
 _ANALYSIS_HTML: dict[str, Callable[[Mapping], Markup]] = {
     "compare": _compare_html, "signposts": _signposts_html, "sensitivity": _sensitivity_html,
-    "paths": _paths_html, "discover": _discover_html,
+    "paths": _paths_html, "discover": _discover_html, "backtest": backtest_html,
 }
 
 
