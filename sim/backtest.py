@@ -1,9 +1,7 @@
 """Backtests: run the ensemble from a dated origin and score it against what a timeline says followed.
 
-A timeline is a CSV with columns ``date`` (YYYY-MM-DD), ``event_kind`` (one of EVENT_KINDS),
-``details`` and ``source``, optionally ``fatalities`` (whole number; empty = unknown) and
-``crossing`` (torkham, chaman or empty); rows starting with ``#`` are comments. It is taken to
-cover every event from its first date to ``observed_until`` (default: its last date).
+The timeline file and its format: :mod:`sim.timeline`; the ``backtest`` command, its JSON and
+printout: :mod:`sim.backtest_command`.
 
 The as-of date is day 0 of the runs; an event dated d is on day d − as_of. Questions are defined
 once: :data:`BINARY_QUESTIONS` (did an event of these kinds happen within W days — run column
@@ -20,10 +18,8 @@ from the scenario's initial state (peace), not the observed situation: ``start_s
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Callable, Mapping, Sequence
 
@@ -31,10 +27,8 @@ import numpy as np
 import pyarrow as pa
 
 from sim import scoring
-from sim.commands import CommandParser, output_folder, reports_errors, write_outputs
-from sim.errors import ConfigError
-
 from sim.events import EVENT_KINDS      # the vocabulary of the event-data module (the contract)
+from sim.timeline import Timeline, read_timeline
 
 __all__ = ["EVENT_KINDS", "Timeline", "read_timeline", "BinaryQuestion", "CountQuestion", "BINARY_QUESTIONS",
            "COUNT_QUESTIONS", "DURATION_EVENTS", "BinaryForecast", "CountForecast", "DurationPit", "OriginScores",
@@ -43,96 +37,6 @@ __all__ = ["EVENT_KINDS", "Timeline", "read_timeline", "BinaryQuestion", "CountQ
 START_STATE_NOTE = ("runs start from the scenario's initial state (peace on day 0), not from the situation observed "
                     "on the as-of date: start states are not implemented yet, so these scores measure the scenario "
                     "as a forecast from peace")
-_REQUIRED = ("date", "event_kind", "details", "source")
-_CROSSINGS = ("", "torkham", "chaman")
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """The events of a timeline file, sorted by date; ``lines`` are file line numbers (1 = header)."""
-
-    path: str
-    dates: np.ndarray                 # datetime64[D]
-    kinds: np.ndarray                 # str, each in EVENT_KINDS
-    details: np.ndarray
-    sources: np.ndarray
-    fatalities: np.ndarray            # float: NaN = not given
-    crossings: np.ndarray
-    lines: np.ndarray
-    notes: tuple[str, ...] = ()
-
-    def between(self, after: np.datetime64, upto: np.datetime64, kinds: Sequence[str]) -> np.ndarray:
-        """True for the events of ``kinds`` dated in (after, upto]."""
-        return (self.dates > after) & (self.dates <= upto) & np.isin(self.kinds, list(kinds))
-
-
-def _date(text: str, where: str) -> np.datetime64:
-    try:
-        if len(text.strip()) != 10:
-            raise ValueError
-        return np.datetime64(text.strip(), "D")
-    except ValueError:
-        raise ConfigError(f"{where}: date {text!r} is not YYYY-MM-DD") from None
-
-
-def read_timeline(path: str | Path) -> Timeline:
-    """Read and validate a timeline CSV; the first problem is one ConfigError naming file and line.
-
-    >>> import tempfile, os
-    >>> with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
-    ...     _ = f.write("date,event_kind,details,source\\n2025-10-12,border_clash,Kurram,Reuters\\n")
-    >>> read_timeline(f.name).kinds.tolist(); os.remove(f.name)
-    ['border_clash']
-    """
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read the timeline ({error.strerror or error})") from None
-    notes = []
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        text = raw.decode("latin-1")
-        notes.append(f"{path}: not UTF-8 (byte {raw[error.start]:#x} at offset {error.start}); read as latin-1")
-    reader = csv.reader(text.splitlines())
-    rows = [(reader.line_num, row) for row in reader                # line_num: the record's last line
-            if row and any(cell.strip() for cell in row) and not row[0].lstrip().startswith("#")]
-    if not rows:
-        raise ConfigError(f"{path}: empty timeline; expected a header {','.join(_REQUIRED)}")
-    header_line, header = rows[0]
-    names = [cell.strip().lower() for cell in header]
-    missing = [name for name in _REQUIRED if name not in names]
-    if missing:
-        raise ConfigError(f"{path} line {header_line}: header lacks column {missing[0]!r}; "
-                          f"required: {', '.join(_REQUIRED)} (optional: fatalities, crossing)")
-    if len(rows) == 1:
-        raise ConfigError(f"{path}: the timeline has a header but no events")
-    column = {name: names.index(name) for name in (*_REQUIRED, "fatalities", "crossing") if name in names}
-    events = []
-    for number, row in rows[1:]:
-        where = f"{path} line {number}"
-        if len(row) != len(names):
-            raise ConfigError(f"{where}: {len(row)} fields, the header has {len(names)} (quote commas in details)")
-        get = lambda name: row[column[name]].strip() if name in column else ""  # noqa: E731
-        kind = get("event_kind")
-        if kind not in EVENT_KINDS:
-            raise ConfigError(f"{where}: unknown event_kind {kind!r}; known: {', '.join(EVENT_KINDS)}")
-        if not get("source"):
-            raise ConfigError(f"{where}: empty source; say where the event is reported")
-        deaths = get("fatalities")
-        if deaths and not (deaths.isdigit()):
-            raise ConfigError(f"{where}: fatalities {deaths!r} is not a whole number >= 0 (leave empty if unknown)")
-        crossing = get("crossing").lower()
-        if crossing not in _CROSSINGS:
-            raise ConfigError(f"{where}: crossing {crossing!r}; known: torkham, chaman or empty")
-        events.append((_date(get("date"), where), kind, get("details"), get("source"),
-                       float(deaths) if deaths else math.nan, crossing, number))
-    events.sort(key=lambda event: (event[0], event[-1]))
-    columns = list(zip(*events))
-    return Timeline(str(path), np.array(columns[0], dtype="datetime64[D]"),
-                    *(np.array(c, dtype=object) for c in columns[1:4]), np.array(columns[4], dtype=float),
-                    np.array(columns[5], dtype=object), np.array(columns[6], dtype=np.int64), tuple(notes))
 
 
 # ---------------------------------------------------------------- the questions
@@ -385,7 +289,7 @@ def score_origin(timeline: Timeline, as_of, runs_by_horizon: Mapping[int, pa.Tab
     return OriginScores(str(as_of), tuple(binary), tuple(counts), tuple(durations), tuple(skipped))
 
 
-# ---------------------------------------------------------------- pooling origins, the command
+# ---------------------------------------------------------------- pooling origins
 
 def _mean(values) -> float:
     return float(np.mean(values)) if len(values) else float("nan")
@@ -431,158 +335,8 @@ def summarise(origins: Sequence[OriginScores]) -> dict:
             "counts": by_question, "reliability": reliability, "pit": pit}
 
 
-def _as_of_dates(values: Sequence[str], timeline: Timeline, until: np.datetime64) -> list[np.datetime64]:
-    dates = [_date(value, "--as-of") for value in values]
-    for date in dates:
-        if not timeline.dates[0] <= date < until:
-            raise ConfigError(f"--as-of {date}: must lie in the timeline's span, from {timeline.dates[0]} to "
-                              f"before {until}")
-    return sorted(set(dates))
-
-
-def _run_batches(scenario: str, overrides: Sequence[str], runs: int, workers: int | None) -> dict:
-    """One ensemble per horizon of :func:`horizons_needed` (common seed), day 0 = the as-of date."""
-    from sim.results import PLOT_ROWS, run
-
-    for item in overrides:
-        if item.split("=")[0].lstrip("+") in ("n_runs", "horizon_days"):
-            raise ConfigError(f"{item}: set the runs with --runs; the horizons follow the questions' windows")
-    if not 1 <= runs <= PLOT_ROWS:
-        raise ConfigError(f"--runs {runs}: must be between 1 and {PLOT_ROWS:,}")
-    return {h: run(scenario, overrides=["engine=fast", *overrides, f"n_runs={runs}", f"horizon_days={h}"],
-                   workers=workers) for h in horizons_needed()}
-
-
-def _fmt(value, digits: int = 3) -> str:
-    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
-
-
-@reports_errors
 def command(argv: Sequence[str]) -> int:
-    """``python -m sim backtest <timeline.csv> --as-of DATE [--as-of DATE ...] [--runs N] [--scenario NAME]
-    [--observed-until DATE] [--trailing-days 180] [--workers N] [--out DIR] [-- overrides]``."""
-    parser = CommandParser(prog="python -m sim backtest", description="Run the ensemble from an as-of date and "
-                           "score it, beside naive baselines, against what the timeline says followed.")
-    parser.add_argument("timeline", help="timeline CSV: date,event_kind,details,source[,fatalities,crossing]")
-    parser.add_argument("--as-of", action="append", required=True, help="origin date YYYY-MM-DD (repeatable)")
-    parser.add_argument("--runs", type=int, default=10_000, help="runs per ensemble (default 10,000)")
-    parser.add_argument("--scenario", default="baseline", help="scenario to run (default baseline)")
-    parser.add_argument("--observed-until", default=None, help="last day the timeline covers (default its last date)")
-    parser.add_argument("--trailing-days", type=int, default=180, help="history for the Poisson baseline's rate")
-    parser.add_argument("--workers", type=int, default=1, help="processes per ensemble (default 1)")
-    parser.add_argument("--out", default=None, help="output folder (default results/backtest_<time>_<token>)")
-    argv = list(argv)
-    split = argv.index("--") if "--" in argv else len(argv)
-    args = parser.parse_args(argv[:split])
-    overrides = argv[split + 1:]
-    if args.trailing_days < 1:
-        raise ConfigError(f"--trailing-days {args.trailing_days}: must be >= 1")
-    timeline = read_timeline(args.timeline)
-    until = _date(args.observed_until, "--observed-until") if args.observed_until else timeline.dates[-1]
-    if until < timeline.dates[-1]:
-        raise ConfigError(f"--observed-until {until}: before the timeline's last event ({timeline.dates[-1]})")
-    origins_at = _as_of_dates(args.as_of, timeline, until)
-    output_folder("backtest", args.out)                      # a bad --out fails before the runs
-    batches = _run_batches(args.scenario, overrides, args.runs, args.workers)
-    config = batches[max(batches)].config
-    rng = np.random.default_rng([config.seed, 6])            # the randomised PITs and the bootstrap
-    tables = {h: results.table for h, results in batches.items()}
-    origins = [score_origin(timeline, at, tables, observed_until=until, trailing_days=args.trailing_days, rng=rng)
-               for at in origins_at]
-    pooled = summarise(origins)
-    payload = _payload(args, timeline, until, config, overrides, origins, pooled)
-    folder = write_outputs("backtest", args.out, payload, {
-        "backtest_reliability": lambda: scoring.reliability_figure(
-            pooled["reliability"], title=f"Reliability of {sum(len(o.binary) for o in origins)} binary forecasts "
-                                         f"(scenario '{config.scenario.name}', {config.n_runs:,} runs)"),
-        "backtest_pit": lambda: scoring.pit_histogram_figure(
-            {"model (counts and durations)": pooled["pit"]["model"],
-             "Poisson at the trailing rate (counts)": pooled["pit"]["poisson_trailing"]},
-            title="PIT of what followed (randomised for counts and censored durations)")})
-    _print_table(origins, pooled, config, folder)
-    return 0
+    """``python -m sim backtest <timeline.csv> --as-of DATE [options]``: see :func:`sim.backtest_command.command`."""
+    from sim.backtest_command import command as backtest_command
 
-
-_NOTES = [
-    START_STATE_NOTE,
-    "scores are negatively oriented (lower is better): Brier (p − o)²; log score −ln p(o) in nats with forecasts "
-    f"clipped to [{scoring.LOG_CLIP:g}, 1 − {scoring.LOG_CLIP:g}]; CRPS = E|X − y| − ½E|X − X'| (ensemble, exact) or "
-    "the Poisson closed form; ignorance −log2 P(y) in bits, the ensemble pmf smoothed with one pseudo-run spread "
-    "as a geometric pmf with the ensemble mean (at least 1)",
-    "baselines from the timeline up to the as-of date: climatology = share of the W-day stretches of the history "
-    "holding the event; persistence = what happened in the last W days (binary: 0 or 1; counts: the count, scored "
-    "as a one-member ensemble); Poisson at the trailing rate = (events + ½) / days over the trailing days, times W",
-    "counts over 30 days come from a batch whose horizon is 30 days (the run record keeps totals and first days, "
-    "so later months are not recoverable); the 180-day attack count is scored as the total over the window",
-    "PIT of durations: an event on day k after the as-of date gives u ~ U(F(k − 1), F(k)); one that had not "
-    "happened by the end of the timeline (or of the runs) gives u ~ U(F(c), 1)",
-    "model MC error: per forecast by resampling the runs; for a mean over forecasts the bound assumes perfect "
-    "correlation (the forecasts share the runs). The difference from a baseline has its SE across forecasts",
-]
-
-
-def _payload(args, timeline: Timeline, until, config, overrides, origins, pooled) -> dict:
-    kinds, counts = np.unique(timeline.kinds.astype(str), return_counts=True)
-    n_binary, n_counts = sum(len(o.binary) for o in origins), sum(len(o.counts) for o in origins)
-    model = pooled["binary"].get("model", {})
-    summary = (f"{n_binary} binary and {n_counts} count forecasts from {len(origins)} as-of date(s), scored against "
-               f"{timeline.path}; mean Brier of the model {_fmt(model.get('brier'))}. The runs start from the "
-               "scenario's initial state, not the observed situation (start_state: null).")
-    return {
-        "kind": "backtest", "schema_version": 1, "title": "Backtest: scored against what followed", "summary": summary,
-        "start_state": None, "start_state_note": START_STATE_NOTE,
-        "timeline": {"file": timeline.path, "n_events": int(timeline.dates.size), "first_date": str(timeline.dates[0]),
-                     "last_date": str(timeline.dates[-1]), "observed_until": str(until),
-                     "kinds": dict(zip(kinds.tolist(), counts.tolist())), "notes": list(timeline.notes)},
-        "scenario": config.scenario.name, "overrides": list(overrides), "n_runs": config.n_runs, "seed": config.seed,
-        "engine": config.engine, "horizons_days": list(horizons_needed()),
-        "as_of": [o.as_of for o in origins], "trailing_days": args.trailing_days,
-        "questions": {"binary": {q.name: {"text": q.text, "kinds": q.kinds, "window_days": q.window_days,
-                                          "run_column": q.run_column} for q in _BINARY},
-                      "counts": {q.name: {"text": q.text, "kinds": q.kinds, "window_days": q.window_days,
-                                          "run_column": q.run_column, "fatalities": q.fatalities,
-                                          "monthly": q.monthly} for q in _COUNTS},
-                      "durations": {e: {"kinds": k, "run_column": c} for e, (k, c) in DURATION_EVENTS.items()}},
-        "binary": [f for o in origins for f in o.binary], "counts": [f for o in origins for f in o.counts],
-        "durations": [d for o in origins for d in o.durations],
-        "scores": {"binary": pooled["binary"], "counts": pooled["counts"],
-                   "ignorance_all_counts": pooled["ignorance_all_counts"]},
-        "reliability": {name: table.as_rows() for name, table in pooled["reliability"].items()},
-        "pit": {name: {"values": values, "n": len(values),
-                       "ks_p": float(scoring.stats.kstest(values, "uniform").pvalue) if values else None}
-                for name, values in pooled["pit"].items()},
-        "skipped": [item for o in origins for item in o.skipped], "notes": _NOTES,
-        "figures": [{"file": "backtest_reliability.png", "alt": "Reliability diagram of the binary forecasts",
-                     "caption": "Observed frequency against forecast probability (95 % Wilson CIs), model and "
-                                "baselines; few forecasts give wide intervals."},
-                    {"file": "backtest_pit.png", "alt": "PIT histograms of the model and the Poisson baseline",
-                     "caption": "Calibrated forecasts give a flat PIT histogram; the grey band is the 95 % range "
-                                "of a bin under uniformity."}],
-    }
-
-
-def _print_table(origins, pooled, config, folder) -> None:
-    print(f"backtest of scenario '{config.scenario.name}' ({config.n_runs:,} runs, engine {config.engine}) from "
-          f"{', '.join(o.as_of for o in origins)}")
-    print(f"  NOTE: {START_STATE_NOTE}")
-    print(f"  {'binary question':<48} {'as of':<11} {'seen':>4}  {'model p':>8} {'climat.':>8} {'persist.':>8}")
-    for o in origins:
-        for f in o.binary:
-            p = lambda name: _fmt(f.forecasts[name]["p"], 2) if name in f.forecasts else "—"  # noqa: E731
-            print(f"  {f.text:<48} {f.as_of:<11} {f.observed:>4}  {p('model'):>8} {p('climatology'):>8} "
-                  f"{p('persistence'):>8}")
-    print(f"  {'forecaster':<20} {'n':>3} {'Brier':>7} {'log':>7}   (lower is better)")
-    for name, entry in pooled["binary"].items():
-        print(f"  {name:<20} {entry['n']:>3} {_fmt(entry['brier']):>7} {_fmt(entry['log']):>7}")
-    print(f"  {'count question':<42} {'as of':<11} {'seen':>5}  {'CRPS model / persist. / Poisson':<34} "
-          f"ignorance (bits)")
-    for o in origins:
-        for f in o.counts:
-            get = lambda name, s: _fmt(f.forecasts[name][s], 2) if name in f.forecasts else "—"  # noqa: E731
-            names = ("model", "persistence", "poisson_trailing")
-            print(f"  {f.text:<42} {f.as_of:<11} {f.observed:>5}  {' / '.join(get(n, 'crps') for n in names):<34} "
-                  f"{' / '.join(get(n, 'ignorance') for n in names)}")
-    skipped = [item for o in origins for item in o.skipped]
-    if skipped:
-        print(f"  not scored: {len(skipped)} (see backtest.json 'skipped'), e.g. {skipped[0]}")
-    print(f"output: {folder}")
+    return backtest_command(argv)

@@ -10,6 +10,7 @@ from scipy import stats
 
 from sim import calibration as cal
 from sim import calibration_fits as fits
+from sim.calibration_command import scenario_yaml
 from sim.config import compose_run_config, load_scenario
 from sim.events import MappedEvents
 
@@ -186,7 +187,7 @@ def test_calibrated_scenario_loads_with_provenance(tmp_path):
     assert {"ttp_attacks_per_year", "p_mass_casualty_attack", "ttp_branching_ratio", "p_retaliation_after_strike",
             "closure_days_to_partial_reopening", "partial_days_to_trade_reopening"} <= names
     (tmp_path / "scenario").mkdir()
-    (tmp_path / "scenario" / "cal_rich.yaml").write_text(cal.scenario_yaml(calibration, "cal_rich"))
+    (tmp_path / "scenario" / "cal_rich.yaml").write_text(scenario_yaml(calibration, "cal_rich"))
     scenario = compose_run_config(["scenario=cal_rich", f"hydra.searchpath=[file://{tmp_path}]"]).scenario
     retaliation = scenario.parameter("p_retaliation_after_strike")
     assert retaliation.source == "data:synthetic.csv" and retaliation.term == "" and retaliation.quote == ""
