@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 from sim import provenance
 from sim.errors import ConfigError
 from sim.scenario import Scenario, scenario_from_mapping
+from sim.start import PEACE, StartState, start_state_from_mapping
 
 __all__ = [
     "CONFIG_DIR",
@@ -27,6 +28,7 @@ __all__ = [
     "SAMPLING_METHODS",
     "ParameterSchema",
     "InitialEventSchema",
+    "StartSchema",
     "ScenarioSchema",
     "AppSchema",
     "SensitivitySchema",
@@ -80,6 +82,24 @@ class ScenarioSchema:
 
 
 @dataclass
+class StartSchema:
+    """The situation at day 0 (``configs/start/*.yaml``); validated in :mod:`sim.start`.
+
+    Dates as quoted strings ``"YYYY-MM-DD"``; "since" values a date or days before the start."""
+
+    name: str = "peace"
+    description: str = ""
+    sources: str = ""
+    date: Optional[str] = None
+    rung: str = "low_intensity"
+    crossings: Any = None                                    # crossing -> {state: closed|partial, since}
+    ceasefire: Any = None                                    # {since}
+    recent_attacks: Any = None                                 # [date or days ago, ...] or {count, within_days}
+    excitation_per_day: Optional[float] = None                 # replaces the stationary initial excitation
+    mediation: Any = None                                    # {mediator, offer_day}
+
+
+@dataclass
 class StopSchema:
     halfwidth: Optional[float] = None  # stop once every outcome class's 95 % CI half-width is <= this
     max_runs: Optional[int] = None     # ... or this many runs have been done
@@ -130,6 +150,7 @@ class AppSchema:
     stop: StopSchema = field(default_factory=StopSchema)
     executor: ExecutorSchema = field(default_factory=ExecutorSchema)
     scenario: ScenarioSchema = field(default_factory=ScenarioSchema)
+    start: StartSchema = field(default_factory=StartSchema)
     sensitivity: SensitivitySchema = field(default_factory=SensitivitySchema)
 
 
@@ -145,6 +166,7 @@ def register_schemas() -> None:
     store.store(name="base_config", node=AppSchema)
     store.store(group="scenario", name="base_scenario", node=ScenarioSchema)
     store.store(group="executor", name="base_executor", node=ExecutorSchema)
+    store.store(group="start", name="base_start", node=StartSchema)
 
 
 @dataclass(frozen=True)
@@ -189,6 +211,7 @@ class RunConfig:
     executor_address: str | None = None
     resolved: Mapping[str, Any] = field(default_factory=dict, compare=False)
     sensitivity: SensitivityConfig = field(default_factory=SensitivityConfig)
+    start: StartState = PEACE
 
     @property
     def sequential(self) -> bool:
@@ -347,6 +370,7 @@ def run_config_from_mapping(raw: Mapping[str, Any]) -> RunConfig:
         executor_address=None if address is None else str(address),
         resolved=data,
         sensitivity=sensitivity_config_from_mapping(data.get("sensitivity") or {}),
+        start=start_state_from_mapping(data.get("start"), horizon_days=float(horizon)),
     )
 
 

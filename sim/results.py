@@ -30,6 +30,7 @@ import yaml
 
 from sim import analysis, io, wep
 from sim.config import RunConfig, compose_run_config, run_config_from_mapping
+from sim.start import start_record
 from sim.errors import ResultsError
 from sim.model import OUTCOME_CLASSES
 from sim.records import FIRST_EVENTS, METRIC_COLUMNS, schema
@@ -110,6 +111,8 @@ def summary_from_stats(stats: BatchStats, config: RunConfig, quantiles: dict, *,
         "schema_version": SCHEMA_VERSION, "n_runs": n, "runs_skipped": skipped, "seed": config.seed,
         "scenario": config.scenario.name, "engine": config.engine, "horizon_days": config.horizon_days,
         "uncertainty": config.uncertainty, "sampling": config.sampling, "yardstick": config.yardstick,
+        "start_date": None if config.start.date is None else config.start.date.isoformat(),
+        "start": start_record(config.start),
         "outcomes": {name: _proportion(counts[name], n, config.yardstick) for name in OUTCOME_CLASSES},
         "cumulative": {name: _proportion(sum(counts[c] for c in classes), n, config.yardstick)
                        for name, classes in CUMULATIVE.items()},
@@ -151,7 +154,8 @@ class _Manifest:
         self.data = existing or {
             "schema_version": SCHEMA_VERSION, "status": "running", "seed": config.seed,
             "scenario": config.scenario.name, "engine": config.engine, "chunk_size": config.chunk_size,
-            "n_runs": config.n_runs, "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "n_runs": config.n_runs, "start": start_record(config.start),
+            "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "chunks": {},
         }
         self.data["status"] = "running"

@@ -102,7 +102,7 @@ def simulate_chunk_rows(config: RunConfig, chunk_index: int) -> tuple[pa.Table, 
         values.update({name: float(column[offset]) for name, column in sampled.items()})
         try:
             result = simulate_run(config.scenario, values, run_stream(config.seed, run_index),
-                                  horizon_days=config.horizon_days, run_index=run_index,
+                                  horizon_days=config.horizon_days, run_index=run_index, start=config.start,
                                   max_events=config.max_events_per_run)
         except Exception as error:  # recorded, never raised across the process boundary
             failures.append(_failure(config, chunk_index, run_index, error))

@@ -297,7 +297,7 @@ def _simulate_runs(config: RunConfig, start: int, stop: int, sampled: dict):
     for offset, run_index in enumerate(range(start, stop)):
         values = {**point, **{name: float(column[offset]) for name, column in sampled.items()}}
         rows.append(simulate_run(config.scenario, values, run_stream(config.seed, run_index),
-                                 horizon_days=config.horizon_days, run_index=run_index,
+                                 horizon_days=config.horizon_days, run_index=run_index, start=config.start,
                                  max_events=config.max_events_per_run).row)
     return rows_to_table(rows, sampled)
 

@@ -17,11 +17,12 @@ How the SimPy processes become one compiled event loop (``_run``):
   pending offspring of past attacks: each attack begets Poisson(branching ratio) offspring, each
   after an Exp(decay) delay (the cluster representation of Hawkes and Oakes), and by
   memorylessness only their count matters; the stationary start is Poisson(initial excitation /
-  decay) pending offspring. The intensity, background + decay x offspring, is then constant
-  between events: the next attack is one exponential clock, redrawn after every attack and state
-  change, and it is an offspring's with chance decay x offspring / intensity. Same law (the known
-  answers and the equivalence tests check it); thinning would need an exp() per candidate on a
-  serial dependency chain, which alone took twice the time of all the run's random variates.
+  decay) pending offspring (the excitation at day 0 is the start state's: see :mod:`sim.start`).
+  The intensity, background + decay x offspring, is then constant between events: the next
+  attack is one exponential clock, redrawn after every attack and state change, and it is an
+  offspring's with chance decay x offspring / intensity. Same law (the known answers and the
+  equivalence tests check it); thinning would need an exp() per candidate on a serial dependency
+  chain, which alone took twice the time of all the run's random variates.
   Runs of attacks with nothing else between them take a hot loop, ``_attack_burst``.
 * **Scheduled events** (strike after its delay, retaliation after its delay, a crossing's
   partial and trade reopening with generation counters, injected events) sit in a small pending
@@ -64,12 +65,14 @@ from sim.engines.fast_kernel import _floor_runs, _simulate_runs
 from sim.engines.fast_layout import (DRAW_STATS, EMIT_KINDS, N_COUNTS, N_CROSSINGS, N_DRAW_STATS, N_EMIT, N_FATAL,
                                      N_FIRST, N_MEDIATORS, N_PARAMS, N_RUNGS, P_COMBAT_AT_RUNG, P_ESCALATION_AT_RUNG,
                                      P_LADDER, P_MASS_POWERS, P_OFFSPRING0_MEAN, P_OFFSPRING_MEAN, P_OFFSPRING_TABLE,
-                                     P_STRIKE_AT_RUNG, P_TRADE_LOSS, P_WEIGHT, ST_MAX_EVENTS, ST_OK, ST_PATH_FULL,
+                                     P_STRIKE_AT_RUNG, P_TRADE_LOSS, P_WEIGHT, N_S0, S0_CEASEFIRE, S0_CROSSING,
+                                     S0_MEDIATOR, S0_OFFER_DAY, S0_RUNG, ST_MAX_EVENTS, ST_OK, ST_PATH_FULL,
                                      ST_PENDING_FULL, _COLUMN, _DERIVED, _RAW)
 from sim.engines.fast_random import poisson_table
 from sim.engines.simpy_engine import MaxEventsExceeded
-from sim.model import (COMBAT_RATE_PARAMETER_BY_RUNG, CROSSINGS, INITIAL_EVENT_KINDS, MECHANISMS, OUTCOME_CLASSES,
-                       RUNG_INDEX, RUNGS, classify_outcome_codes, prepare_inputs)
+from sim.model import (COMBAT_RATE_PARAMETER_BY_RUNG, CROSSINGS, INITIAL_EVENT_KINDS, MECHANISMS, MEDIATORS,
+                       OUTCOME_CLASSES, RUNG_INDEX, RUNGS, classify_outcome_codes, prepare_inputs)
+from sim.start import CROSSING_STATES, start_excitation
 from sim.records import COUNT_COLUMNS, FATALITY_CATEGORIES, FIRST_EVENTS, PARAM_PREFIX, schema
 
 __all__ = ["EMIT_KINDS", "DRAW_STATS", "simulate_chunk", "warm_up", "variate_counts", "variate_floor"]
@@ -109,7 +112,17 @@ def _inputs(config, start: int, stop: int, sampled) -> dict:
         rows[_COLUMN[name]] = values[name]
     rows[P_OFFSPRING_MEAN] = inputs.excitation_jump / inputs.excitation_decay_per_day
     rows[P_OFFSPRING_TABLE:P_OFFSPRING_TABLE + 5] = poisson_table(rows[P_OFFSPRING_MEAN]).T
-    rows[P_OFFSPRING0_MEAN] = inputs.initial_excitation / inputs.excitation_decay_per_day
+    state = config.start  # the stationary excitation, or the start state's (sim.start)
+    excitation = start_excitation(state, inputs.initial_excitation, inputs.excitation_jump,
+                                  inputs.excitation_decay_per_day)
+    rows[P_OFFSPRING0_MEAN] = excitation / inputs.excitation_decay_per_day
+    start_state = np.zeros(N_S0)
+    start_state[S0_RUNG] = state.rung
+    start_state[S0_CEASEFIRE] = float(state.ceasefire)
+    start_state[S0_OFFER_DAY] = np.inf if state.mediator is None else state.offer_day
+    start_state[S0_MEDIATOR] = -1 if state.mediator is None else MEDIATORS.index(state.mediator)
+    for c, shut in enumerate(state.crossings):
+        start_state[S0_CROSSING + c] = CROSSING_STATES.index(shut)  # OPEN, PARTIAL, CLOSED
     with np.errstate(all="ignore"):  # used only where max > min and alpha != 1 (as in SimPy)
         e = 1.0 - np.asarray(values["mass_casualty_tail_exponent"])
         low_e = values["mass_casualty_min_fatalities"] ** e
@@ -133,6 +146,7 @@ def _inputs(config, start: int, stop: int, sampled) -> dict:
         params=rows,
         on=np.array([switches[name] for name in MECHANISMS], dtype=np.int64),
         lad=lad,
+        start_state=start_state,
         ie_kind=np.array([INITIAL_EVENT_KINDS.index(e.kind) for e in events], np.int64),
         ie_day=np.array([e.day for e in events], dtype=float),
         # inject(): deaths=None if deaths is None else int(round(deaths)) -- round half to even
@@ -162,7 +176,8 @@ def _simulate_arrays(config, start: int, stop: int, sampled) -> dict:
         status, at = _simulate_runs(
             begin, start, config.seed, float(config.horizon_days), config.max_events_per_run,
             given["params"], given["on"], given["lad"], given["ie_kind"], given["ie_day"], given["ie_deaths"],
-            pending_capacity, out["counts"], out["fatal"], out["first"], out["days_at"], out["draws"],
+            given["start_state"], pending_capacity, out["counts"], out["fatal"], out["first"], out["days_at"],
+            out["draws"],
             out["days_closed"], out["trade_loss"], out["days_cf"], out["final_rung"], out["max_rung"],
             out["ceasefire_at"], out["open_at"], path, path_offsets, out["daily"], out["closed_daily"])
         if status == ST_OK:

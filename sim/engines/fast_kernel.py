@@ -16,7 +16,9 @@ from sim.engines.fast_layout import (C_ATTACKS, D_EXPONENTIAL, D_POISSON_LARGE, 
                                      D_UNIFORM, E_ATTACK, E_CALM, E_CHINA, E_CLASH, E_IRAN, FIRST_OF_EMIT, GAP_BATCH,
                                      K_AFGHAN, K_CIVILIANS, K_PAK, K_TTP, LAD_END, LAD_START, M_CALM, M_MASS, M_STRIKES,
                                      M_TTP, N_COUNTS, N_CROSSINGS, N_DRAW_STATS, N_EMIT, N_FATAL, N_FIRST, N_RUNGS,
-                                     N_SOURCES, N_STREAMS, N_X, N_Z, OPEN, PK_INJECT, PK_STRIKE, P_BACKGROUND,
+                                     N_SOURCES, N_STREAMS, N_X, N_Z, OPEN, PK_INJECT, PK_OFFER, PK_PARTIAL, PK_TRADE,
+                                     S0_CEASEFIRE, S0_CROSSING, S0_MEDIATOR, S0_OFFER_DAY, S0_RUNG, S_CROSSINGS,
+                                     P_TO_PARTIAL, P_TO_TRADE, CLOSED, Z_GENERATION, PK_STRIKE, P_BACKGROUND,
                                      P_CALM_DAYS, P_CF_ATTACK, P_CF_STRIKE, P_DECAY, P_OFFSPRING0_MEAN,
                                      P_OFFSPRING_MEAN, P_OFFSPRING_TABLE, P_ORDINARY_MEAN, P_P_MASS, P_SHARE_CIVILIANS,
                                      P_SHARE_PAK, P_STRIKE_AT_RUNG, P_STRIKE_DELAY, SRC_ATTACK, SRC_CALM, SRC_CHINESE,
@@ -37,9 +39,10 @@ from sim.engines.fast_random import (_exponential, _fill_poisson_table, _load_st
 
 
 @njit(cache=True)
-def _reset(w, seed, run_index, max_events, on, ie_kind, ie_day, ie_deaths, pending_capacity, path_start,
-           path_capacity):
-    """BorderConflict.__init__ and start(): the state at day 0, the processes' first draws."""
+def _reset(w, seed, run_index, max_events, on, ie_kind, ie_day, ie_deaths, start_state, pending_capacity,
+           path_start, path_capacity):
+    """BorderConflict.__init__ and start(): the state at day 0 (``start_state``: the S0_* slots of
+    sim.start.StartState), the processes' first draws."""
     x, z, par = w.x, w.z, w.par
     for slot in range(N_X):
         x[slot] = 0.0
@@ -54,8 +57,15 @@ def _reset(w, seed, run_index, max_events, on, ie_kind, ie_day, ie_deaths, pendi
     _seed_streams(w.rng, seed, run_index)
     if z[M_TTP]:  # start in the stationary regime: the initial excitation's offspring, pending
         z[Z_OFFSPRING] = _poisson(w, S_ATTACKS, par[P_OFFSPRING0_MEAN])
+    z[Z_RUNG] = int(start_state[S0_RUNG])
+    z[Z_CEASEFIRE] = int(start_state[S0_CEASEFIRE])  # in force since day 0 for the books (X_CF_SINCE = 0)
     for crossing in range(N_CROSSINGS):
         x[X_SHUT_SINCE + crossing] = np.nan
+        state = int(start_state[S0_CROSSING + crossing])
+        if state != OPEN:  # shut before day 0: closed once, shut to trade from day 0
+            z[Z_CROSSING_STATE + crossing] = state
+            z[Z_GENERATION + crossing] = 1
+            x[X_SHUT_SINCE + crossing] = 0.0
     for kind in range(N_FIRST):
         x[X_FIRST + kind] = np.nan
     for source in range(N_SOURCES):
@@ -64,11 +74,19 @@ def _reset(w, seed, run_index, max_events, on, ie_kind, ie_day, ie_deaths, pendi
     if path_start >= path_capacity:
         z[Z_STATUS] = ST_PATH_FULL
         return
-    w.path[2 * path_start] = 0.0  # RunTally.path_times / path_rungs start at (0, 0)
-    w.path[2 * path_start + 1] = 0.0
+    w.path[2 * path_start] = 0.0  # RunTally.path_times / path_rungs start at (0, start rung)
+    w.path[2 * path_start + 1] = z[Z_RUNG]
     z[Z_PATH_POS] = path_start + 1
     for j in range(ie_kind.shape[0]):  # inject processes, in the scenario's (day-sorted) order
         _schedule(w, ie_day[j], PK_INJECT, ie_kind[j], ie_deaths[j])
+    for crossing in range(N_CROSSINGS):  # reopen() of a crossing shut at the start: its current stage
+        state = z[Z_CROSSING_STATE + crossing]
+        if state == CLOSED:
+            _schedule(w, _exponential(w, S_CROSSINGS, par[P_TO_PARTIAL]), PK_PARTIAL, crossing, 1)
+        elif state != OPEN:
+            _schedule(w, _exponential(w, S_CROSSINGS, par[P_TO_TRADE]), PK_TRADE, crossing, 1)
+    if start_state[S0_OFFER_DAY] < np.inf:  # offer_under_way
+        _schedule(w, start_state[S0_OFFER_DAY], PK_OFFER, int(start_state[S0_MEDIATOR]), 0)
     _redraw_all(w)
     if w.z[M_CALM]:
         _set_clock(w, SRC_CALM, par[P_CALM_DAYS])
@@ -198,7 +216,7 @@ def _run(w, horizon):
         elif source == SRC_CLASH:
             _clash(w, E_CLASH, False)
         elif source == SRC_OFFER:
-            _mediation_offer(w)
+            _mediation_offer(w, -1)
         elif source == SRC_COLLAPSE:
             _collapse_ceasefire(w)
         elif source == SRC_CALM:  # calm_watch: the deadline passed without strike or clash
@@ -241,7 +259,7 @@ def _run(w, horizon):
 
 @njit(cache=True)
 def _simulate_runs(begin, first_run, seed, horizon, max_events, params, on, lad, ie_kind, ie_day, ie_deaths,
-                   pending_capacity, counts, fatal, first, days_at, draws, days_closed, trade_loss, days_cf,
+                   start_state, pending_capacity, counts, fatal, first, days_at, draws, days_closed, trade_loss, days_cf,
                    final_rung, max_rung, ceasefire_at, open_at, path, path_offsets, daily, closed_daily):
     """Runs begin..n-1 of a chunk into preallocated outputs. Returns (status, run offset reached).
 
@@ -262,8 +280,8 @@ def _simulate_runs(begin, first_run, seed, horizon, max_events, params, on, lad,
         w = World(_pointer(x), _pointer(z), _pointer(par), _pointer(rng), _pointer(lad), _pointer(pend_t),
                   _pointer(pend_i), _pointer(path), _pointer(shut))
         path_start = path_offsets[i]
-        _reset(w, seed, first_run + i, max_events, on, ie_kind, ie_day, ie_deaths, pending_capacity, path_start,
-               path.shape[0])
+        _reset(w, seed, first_run + i, max_events, on, ie_kind, ie_day, ie_deaths, start_state, pending_capacity,
+               path_start, path.shape[0])
         z[Z_N_DAYS] = n_days
         if z[Z_STATUS] == ST_OK:
             _run(w, horizon)

@@ -259,7 +259,13 @@ LAD_TARGET = 2 * N_RUNGS * N_EMIT
 ST_OK, ST_PENDING_FULL, ST_PATH_FULL, ST_MAX_EVENTS = 0, 1, 2, 3
 
 # Pending table: pend_t[slot] (inf = free) and pend_i[slot] = (kind, a, b, sequence)
-PK_STRIKE, PK_RETALIATION, PK_PARTIAL, PK_TRADE, PK_INJECT = range(5)
+PK_STRIKE, PK_RETALIATION, PK_PARTIAL, PK_TRADE, PK_INJECT, PK_OFFER = range(6)
+
+# The start state (sim.start.StartState), one float array per chunk: rung, ceasefire in force (0/1),
+# day of a mediation offer under way (inf: none) and its mediator, then per crossing OPEN/PARTIAL/CLOSED
+S0_RUNG, S0_CEASEFIRE, S0_OFFER_DAY, S0_MEDIATOR = range(4)
+S0_CROSSING = 4
+N_S0 = S0_CROSSING + N_CROSSINGS
 
 
 #: One run's world as the compiled helpers see it: typed pointers into the kernel's arrays,

@@ -21,7 +21,8 @@ from sim.engines.fast_layout import (CLOSED, C_ATTACKS, C_CEASEFIRES, C_CHINESE,
                                      I_MASS, I_STRIKE, K_AFGHAN, K_CIVILIANS, K_MILITANTS, K_PAK, K_TTP, MED_CHINA,
                                      M_CALM, M_CHINESE, M_CLASHES, M_COLLAPSE, M_CROSSINGS, M_MASS, M_MEDIATION,
                                      M_REGIONAL, M_RETALIATION, M_SEIZURES, M_STRIKES, M_TTP, N_CROSSINGS, N_MEDIATORS,
-                                     OPEN, PARTIAL, PK_PARTIAL, PK_RETALIATION, PK_STRIKE, PK_TRADE, P_BACKGROUND,
+                                     OPEN, PARTIAL, PK_OFFER, PK_PARTIAL, PK_RETALIATION, PK_STRIKE, PK_TRADE,
+                                     P_BACKGROUND,
                                      P_CF_ATTACK, P_CF_CLASH, P_CF_DURATION, P_CF_STRIKE, P_CHINA_PER_YEAR,
                                      P_CHINA_STAKE, P_CHINESE_PER_YEAR, P_CLASHES_PER_YEAR, P_CLASH_AFGHAN,
                                      P_CLASH_CIVILIANS, P_CLASH_PAK, P_DECAY, P_ESCALATION_AT_RUNG, P_FATALITY_SCALE,
@@ -246,21 +247,24 @@ def _weight_sums(w):
 
 
 @njit(cache=True)
-def _mediation_offer(w):
-    """BorderConflict.mediation_offer: pick the mediator, emit, perhaps a ceasefire."""
+def _mediation_offer(w, given):
+    """BorderConflict.mediation_offer: pick the mediator (unless ``given`` >= 0: talks under way),
+    emit, perhaps a ceasefire."""
     par = w.par
-    total, _ = _weight_sums(w)
-    u = _uniform(w, S_DIPLOMACY) * total
-    cumulative = 0.0
-    mediator = N_MEDIATORS - 1
-    for m in range(N_MEDIATORS):
-        weight = par[P_WEIGHT + m]
-        if m == MED_CHINA:
-            weight *= 1.0 + par[P_CHINA_STAKE] * w.z[Z_CHINESE_ATTACKS]
-        cumulative += weight
-        if u < cumulative:
-            mediator = m
-            break
+    mediator = given
+    if given < 0:
+        total, _ = _weight_sums(w)
+        u = _uniform(w, S_DIPLOMACY) * total
+        cumulative = 0.0
+        mediator = N_MEDIATORS - 1
+        for m in range(N_MEDIATORS):
+            weight = par[P_WEIGHT + m]
+            if m == MED_CHINA:
+                weight *= 1.0 + par[P_CHINA_STAKE] * w.z[Z_CHINESE_ATTACKS]
+            cumulative += weight
+            if u < cumulative:
+                mediator = m
+                break
     w.z[C_OFFERS] += 1
     if mediator == MED_CHINA:
         _first(w, F_CHINA_OFFER)
@@ -346,6 +350,8 @@ def _fire_pending(w):
         _clash(w, E_RETALIATION, a == 1)
     elif kind == PK_PARTIAL or kind == PK_TRADE:
         _reopen_stage(w, kind, a, b)
+    elif kind == PK_OFFER:  # BorderConflict.offer_under_way: a start state's pending offer
+        _mediation_offer(w, a)
     else:
         _inject(w, a, b)
 

@@ -28,6 +28,7 @@ from sim.model import (COMBAT_RATE_PARAMETER_BY_RUNG, CROSSINGS, MEDIATORS, RUNG
                        prepare_inputs)
 from sim.records import RunTally
 from sim.scenario import Scenario
+from sim.start import PEACE, StartState, start_excitation
 
 __all__ = ["RunResult", "simulate_run", "MaxEventsExceeded"]
 
@@ -51,7 +52,7 @@ class BorderConflict:
     """The world of one run: state, mechanisms as SimPy processes, and the event log."""
 
     def __init__(self, env: simpy.Environment, scenario: Scenario, values: Mapping[str, float],
-                 rng: np.random.Generator, *, keep_log: bool, max_events: int):
+                 rng: np.random.Generator, *, keep_log: bool, max_events: int, start: StartState = PEACE):
         self.env, self.scenario = env, scenario
         # One sub-stream per mechanism, spawned from the run's stream: a change in one mechanism
         # (say, crossings) leaves the others' draws untouched, which sharpens paired comparisons.
@@ -67,12 +68,16 @@ class BorderConflict:
         for t in scenario.transitions:
             self.ladder.setdefault((RUNG_INDEX[t.state], t.event), []).append(
                 (RUNG_INDEX[t.target], self.v[t.parameter]))
-        self.rung = 0
+        # the situation at day 0 (sim.start): peace unless a start state says otherwise
+        self.start_state = start
+        self.rung = start.rung
+        self.tally.path_rungs[0] = start.rung
         self.rung_since = 0.0
-        self.ceasefire = False
+        self.ceasefire = start.ceasefire
         self.ceasefire_since = 0.0
         self.chinese_attacks = 0
-        self.excitation = self.inputs.initial_excitation
+        self.excitation = float(start_excitation(start, self.inputs.initial_excitation, self.inputs.excitation_jump,
+                                                 self.inputs.excitation_decay_per_day))
         self.excitation_time = 0.0
         self.pressure, self.pressure_time = 0.0, 0.0  # recent interstate deaths, decaying
         self.combat_since = self.combat_flow_since = 0.0
@@ -80,6 +85,12 @@ class BorderConflict:
         self.crossing_state = dict.fromkeys(CROSSINGS, "open")
         self.crossing_generation = dict.fromkeys(CROSSINGS, 0)
         self.trade_shut_since: dict[str, float] = {}
+        for c, (crossing, state) in enumerate(zip(CROSSINGS, start.crossings)):
+            if state != "open":  # shut before day 0: closed once, shut to trade (counted) from day 0
+                self.crossing_state[crossing] = state
+                self.crossing_generation[crossing] = 1
+                self.trade_shut_since[crossing] = 0.0
+                self.tally.closure_masks[0] |= 1 << c
         self.state_changed = env.event()
         self.attack_process = None
 
@@ -311,13 +322,15 @@ class BorderConflict:
         self.emit("closure", crossing=crossing)
         self.env.process(self.reopen(crossing, self.crossing_generation[crossing]))
 
-    def reopen(self, crossing: str, generation: int):
-        """Closed -> partial reopening (people, aid) -> reopened to trade, unless closed again."""
-        yield self.env.timeout(self.rng_crossings.exponential(self.v["closure_days_to_partial_reopening"]))
-        if self.crossing_generation[crossing] != generation:
-            return
-        self.crossing_state[crossing] = "partial"
-        self.emit("partial_reopening", crossing=crossing)
+    def reopen(self, crossing: str, generation: int, *, partial: bool = False):
+        """Closed -> partial reopening (people, aid) -> reopened to trade, unless closed again
+        (``partial``: already partially reopened, as a start state may say)."""
+        if not partial:
+            yield self.env.timeout(self.rng_crossings.exponential(self.v["closure_days_to_partial_reopening"]))
+            if self.crossing_generation[crossing] != generation:
+                return
+            self.crossing_state[crossing] = "partial"
+            self.emit("partial_reopening", crossing=crossing)
         yield self.env.timeout(self.rng_crossings.exponential(self.v["partial_days_to_trade_reopening"]))
         if self.crossing_generation[crossing] != generation:
             return
@@ -346,15 +359,17 @@ class BorderConflict:
         escalation = self.v["mediation_multiplier_per_rung"] ** (self.rung - 1)
         return base * escalation * sum(self.mediator_weights()) / sum(self.inputs.mediator_weights)
 
-    def mediation_offer(self) -> None:
-        weights = self.mediator_weights()
-        u, cumulative = self.rng_diplomacy.random() * sum(weights), 0.0
-        mediator = MEDIATORS[-1]
-        for name, weight in zip(MEDIATORS, weights):
-            cumulative += weight
-            if u < cumulative:
-                mediator = name
-                break
+    def mediation_offer(self, mediator: str | None = None) -> None:
+        """An offer by a mediator drawn by weight (or the given one: talks already under way)."""
+        if mediator is None:
+            weights = self.mediator_weights()
+            u, cumulative = self.rng_diplomacy.random() * sum(weights), 0.0
+            mediator = MEDIATORS[-1]
+            for name, weight in zip(MEDIATORS, weights):
+                cumulative += weight
+                if u < cumulative:
+                    mediator = name
+                    break
         self.tally.counts["mediation_offers"] += 1
         if mediator == "china":
             self.tally.first("china_mediation_offer", self.env.now)
@@ -468,11 +483,21 @@ class BorderConflict:
             self.chinese_nationals_attack()
         self.notify()
 
+    def offer_under_way(self, day: float, mediator: str):
+        """A start state's mediation under way: the offer is made on ``day``."""
+        yield self.env.timeout(day)
+        self.mediation_offer(mediator)
+
     # -- wiring and the end of a run ---------------------------------------------------------
     def start(self) -> None:
-        env, on = self.env, self.on
+        env, on, state = self.env, self.on, self.start_state
         for event in self.scenario.initial_events:
             env.process(self.inject(event.kind, event.day, event.deaths))
+        for crossing, shut in zip(CROSSINGS, state.crossings):
+            if shut != "open":
+                env.process(self.reopen(crossing, 1, partial=shut == "partial"))
+        if state.mediator is not None:
+            env.process(self.offer_under_way(state.offer_day, state.mediator))
         if on["ttp_attacks"]:
             self.attack_process = env.process(self.ttp_attacks())
         if on["spontaneous_clashes"]:
@@ -509,10 +534,11 @@ class BorderConflict:
 
 def simulate_run(scenario: Scenario, values: Mapping[str, float], rng: np.random.Generator, *,
                  horizon_days: float, run_index: int = 0, keep_log: bool = False,
-                 max_events: int = 1_000_000) -> RunResult:
-    """Simulate one run to ``horizon_days`` with the given parameter values and random stream."""
+                 max_events: int = 1_000_000, start: StartState = PEACE) -> RunResult:
+    """Simulate one run to ``horizon_days`` with the given parameter values and random stream,
+    from the situation ``start`` at day 0 (peace by default)."""
     env = simpy.Environment()
-    world = BorderConflict(env, scenario, values, rng, keep_log=keep_log, max_events=max_events)
+    world = BorderConflict(env, scenario, values, rng, keep_log=keep_log, max_events=max_events, start=start)
     world.start()
     env.run(until=horizon_days)
     env.now  # noqa: B018 - the clock stands at the horizon
