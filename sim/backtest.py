@@ -8,8 +8,8 @@ once: :data:`BINARY_QUESTIONS` (did an event of these kinds happen within W days
 ``first_<event>_day`` <= W), :data:`COUNT_QUESTIONS` (events in the W days after — run totals from a
 batch whose horizon is W), :data:`DURATION_EVENTS` (days to the first event: randomised PIT,
 censored when it had not happened by the end). Each is scored beside naive baselines built from the
-timeline before the as-of date and scored the same way. Until start states exist, every run starts
-from the scenario's initial state (peace), not the observed situation: ``start_state`` is None.
+timeline before the as-of date and scored the same way. Each as-of date's runs start from the situation
+the timeline describes on that date (:func:`sim.timeline.start_state_at`, rules in :data:`START_RULES`).
 
 >>> question = BINARY_QUESTIONS["ceasefire_14d"]
 >>> question.text, question.window_days, question.run_column
@@ -28,15 +28,16 @@ import pyarrow as pa
 
 from sim import scoring
 from sim.events import EVENT_KINDS      # the vocabulary of the event-data module (the contract)
-from sim.timeline import Timeline, read_timeline
+from sim.start import PEACE, StartState, start_record
+from sim.timeline import START_RULES, Timeline, read_timeline, start_state_at
 
 __all__ = ["EVENT_KINDS", "Timeline", "read_timeline", "BinaryQuestion", "CountQuestion", "BINARY_QUESTIONS",
            "COUNT_QUESTIONS", "DURATION_EVENTS", "BinaryForecast", "CountForecast", "DurationPit", "OriginScores",
-           "score_origin", "START_STATE_NOTE", "command"]
+           "score_origin", "START_RULES", "START_STATE_NOTE", "start_state_at", "command"]
 
-START_STATE_NOTE = ("runs start from the scenario's initial state (peace on day 0), not from the situation observed "
-                    "on the as-of date: start states are not implemented yet, so these scores measure the scenario "
-                    "as a forecast from peace")
+START_STATE_NOTE = ("each as-of date's runs start from the situation the timeline describes on that date (rung, "
+                    "shut crossings, ceasefire in force, recent attacks, talks under way; day 0 = the as-of date), "
+                    "derived by the rules in start_state_rules; the scores measure the scenario from that situation")
 
 
 # ---------------------------------------------------------------- the questions
@@ -45,15 +46,20 @@ def _numbers(table: pa.Table, column: str) -> np.ndarray:
     return np.asarray(table.column(column).to_numpy(zero_copy_only=False), dtype=float)
 
 
-def _first_within(column: str) -> Callable[[pa.Table, int], np.ndarray]:
-    return lambda table, window: _numbers(table, column) <= window          # NaN (never) is False
+def _first_within(column: str) -> Callable[..., np.ndarray]:
+    return lambda table, window, shut_at_start=0: _numbers(table, column) <= window     # NaN (never) is False
 
 
-def _reopened_within(table: pa.Table, window: int) -> np.ndarray:
-    """A crossing shut to trade on one day (day 0: the start state, open) is open again on a later day <= window."""
+def _shut_mask(start: StartState) -> int:
+    """The start state's shut-to-trade bit mask (bit c: CROSSINGS[c] closed or partial), as in the run records."""
+    return sum(1 << c for c, state in enumerate(start.crossings) if state != "open")
+
+
+def _reopened_within(table: pa.Table, window: int, shut_at_start: int = 0) -> np.ndarray:
+    """A crossing shut to trade on one day (day 0: the start state's mask) is open again on a later day <= window."""
     lists = table.column("crossings_closed_daily").combine_chunks()
     days = np.asarray(lists.flatten().to_numpy(zero_copy_only=False), dtype=np.int64).reshape(len(lists), -1)
-    days = np.concatenate([np.zeros((len(lists), 1), np.int64), days[:, :window]], axis=1)
+    days = np.concatenate([np.full((len(lists), 1), shut_at_start, np.int64), days[:, :window]], axis=1)
     return ((days[:, :-1] & ~days[:, 1:]) != 0).any(axis=1)
 
 
@@ -66,7 +72,7 @@ class BinaryQuestion:
     kinds: tuple[str, ...]
     window_days: int
     run_column: str
-    happened: Callable[[pa.Table, int], np.ndarray] = field(repr=False)   # per run, given the window
+    happened: Callable[..., np.ndarray] = field(repr=False)   # per run: (table, window, shut-at-start mask)
 
 
 @dataclass(frozen=True)
@@ -169,6 +175,7 @@ class OriginScores:
     counts: tuple[CountForecast, ...]
     durations: tuple[DurationPit, ...]
     skipped: tuple[str, ...]
+    start_state: dict | None = None   # sim.start.start_record of the runs' start state
 
 
 def _share_by(values: np.ndarray, day: float) -> float:
@@ -228,9 +235,11 @@ def _climatology(timeline: Timeline, as_of: np.datetime64, kinds, window: int) -
 
 
 def score_origin(timeline: Timeline, as_of, runs_by_horizon: Mapping[int, pa.Table], *,
-                 observed_until=None, trailing_days: int = 180, rng: np.random.Generator) -> OriginScores:
+                 observed_until=None, trailing_days: int = 180, start: StartState = PEACE,
+                 rng: np.random.Generator) -> OriginScores:
     """Score the ensemble (``runs_by_horizon``: a batch per horizon of :func:`horizons_needed`, day 0 =
-    ``as_of``) and the baselines on every question that the timeline resolves after ``as_of``."""
+    ``as_of``, started from ``start``) and the baselines on every question the timeline resolves after ``as_of``."""
+
     as_of = np.datetime64(as_of, "D")
     until = np.datetime64(observed_until, "D") if observed_until is not None else timeline.dates[-1]
     long_runs = runs_by_horizon[max(runs_by_horizon)]
@@ -242,7 +251,7 @@ def score_origin(timeline: Timeline, as_of, runs_by_horizon: Mapping[int, pa.Tab
         if observed is None:
             skipped.append(f"{q.name} from {as_of}: unresolved (window ends {end}, timeline observed to {until})")
             continue
-        forecasts = {"model": _model_binary(np.asarray(q.happened(long_runs, q.window_days), bool), observed, rng)}
+        forecasts = {"model": _model_binary(np.asarray(q.happened(long_runs, q.window_days, _shut_mask(start)), bool), observed, rng)}
         clim = _climatology(timeline, as_of, q.kinds, q.window_days)
         last = _history(timeline, as_of, q.kinds, q.window_days)
         if clim is not None:
@@ -286,7 +295,8 @@ def score_origin(timeline: Timeline, as_of, runs_by_horizon: Mapping[int, pa.Tab
             censored = min(horizon, int((until - as_of).astype(int)))
             u = scoring.randomised_pit(_share_by(days, censored), 1.0, rng=rng)
             durations.append(DurationPit(event, str(as_of), None, censored, float(u)))
-    return OriginScores(str(as_of), tuple(binary), tuple(counts), tuple(durations), tuple(skipped))
+    return OriginScores(str(as_of), tuple(binary), tuple(counts), tuple(durations), tuple(skipped),
+                        start_record(start))
 
 
 # ---------------------------------------------------------------- pooling origins

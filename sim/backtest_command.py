@@ -1,5 +1,6 @@
-"""The ``backtest`` command: ensembles run per horizon, each as-of date scored with :mod:`sim.backtest`,
-then ``backtest.json``, the reliability and PIT figures and a printed table.
+"""The ``backtest`` command: for each as-of date, ensembles run per horizon from the situation the timeline
+describes on that date, scored with :mod:`sim.backtest`; then ``backtest.json``, the reliability and PIT
+figures and a printed table.
 
 >>> _fmt(float("nan")), _fmt(0.12345), _fmt(0.5, 2)
 ('—', '0.123', '0.50')
@@ -13,13 +14,13 @@ from typing import Sequence
 import numpy as np
 
 from sim import scoring
-from sim.backtest import (BINARY_QUESTIONS, COUNT_QUESTIONS, DURATION_EVENTS, START_STATE_NOTE, horizons_needed,
-                          score_origin, summarise)
+from sim.backtest import (BINARY_QUESTIONS, COUNT_QUESTIONS, DURATION_EVENTS, START_RULES, START_STATE_NOTE,
+                          horizons_needed, score_origin, summarise)
 from sim.commands import CommandParser, output_folder, reports_errors, write_outputs
 from sim.errors import ConfigError
-from sim.timeline import Timeline, parse_date, read_timeline
+from sim.timeline import Timeline, parse_date, read_timeline, start_mapping_at, start_overrides
 
-__all__ = ["command"]
+__all__ = ["command", "describe_start"]
 
 
 def _as_of_dates(values: Sequence[str], timeline: Timeline, until: np.datetime64) -> list[np.datetime64]:
@@ -31,15 +32,23 @@ def _as_of_dates(values: Sequence[str], timeline: Timeline, until: np.datetime64
     return sorted(set(dates))
 
 
-def _run_batches(scenario: str, overrides: Sequence[str], runs: int, workers: int | None) -> dict:
-    """One ensemble per horizon of :func:`horizons_needed` (common seed), day 0 = the as-of date."""
-    from sim.results import PLOT_ROWS, run
+def _check_overrides(overrides: Sequence[str], runs: int) -> None:
+    from sim.results import PLOT_ROWS
 
     for item in overrides:
-        if item.split("=")[0].lstrip("+") in ("n_runs", "horizon_days"):
+        key = item.split("=")[0].lstrip("+~")
+        if key in ("n_runs", "horizon_days"):
             raise ConfigError(f"{item}: set the runs with --runs; the horizons follow the questions' windows")
+        if key == "start" or key.startswith("start."):
+            raise ConfigError(f"{item}: the start state follows the timeline on each --as-of date; do not set it")
     if not 1 <= runs <= PLOT_ROWS:
         raise ConfigError(f"--runs {runs}: must be between 1 and {PLOT_ROWS:,}")
+
+
+def _run_batches(scenario: str, overrides: Sequence[str], runs: int, workers: int | None) -> dict:
+    """One ensemble per horizon of :func:`horizons_needed` (common seed), day 0 = the as-of date."""
+    from sim.results import run
+
     return {h: run(scenario, overrides=["engine=fast", *overrides, f"n_runs={runs}", f"horizon_days={h}"],
                    workers=workers) for h in horizons_needed()}
 
@@ -73,13 +82,18 @@ def command(argv: Sequence[str]) -> int:
     if until < timeline.dates[-1]:
         raise ConfigError(f"--observed-until {until}: before the timeline's last event ({timeline.dates[-1]})")
     origins_at = _as_of_dates(args.as_of, timeline, until)
+    _check_overrides(overrides, args.runs)
     output_folder("backtest", args.out)                      # a bad --out fails before the runs
-    batches = _run_batches(args.scenario, overrides, args.runs, args.workers)
-    config = batches[max(batches)].config
-    rng = np.random.default_rng([config.seed, 6])            # the randomised PITs and the bootstrap
-    tables = {h: results.table for h, results in batches.items()}
-    origins = [score_origin(timeline, at, tables, observed_until=until, trailing_days=args.trailing_days, rng=rng)
-               for at in origins_at]
+    origins, rng = [], None
+    for at in origins_at:                                    # one batch per horizon from each date's situation
+        batches = _run_batches(args.scenario, [*overrides, *start_overrides(start_mapping_at(timeline, at))],
+                               args.runs, args.workers)
+        config = batches[max(batches)].config
+        if rng is None:
+            rng = np.random.default_rng([config.seed, 6])    # the randomised PITs and the bootstrap
+        origins.append(score_origin(timeline, at, {h: results.table for h, results in batches.items()},
+                                    observed_until=until, trailing_days=args.trailing_days, start=config.start,
+                                    rng=rng))
     pooled = summarise(origins)
     payload = _payload(args, timeline, until, config, overrides, origins, pooled)
     folder = write_outputs("backtest", args.out, payload, {
@@ -96,6 +110,8 @@ def command(argv: Sequence[str]) -> int:
 
 _NOTES = [
     START_STATE_NOTE,
+    "the crossings-reopened question counts, in the runs, a crossing shut on day 0 (the start state) or later "
+    "that is open again within the window",
     "scores are negatively oriented (lower is better): Brier (p − o)²; log score −ln p(o) in nats with forecasts "
     f"clipped to [{scoring.LOG_CLIP:g}, 1 − {scoring.LOG_CLIP:g}]; CRPS = E|X − y| − ½E|X − X'| (ensemble, exact) or "
     "the Poisson closed form; ignorance −log2 P(y) in bits, the ensemble pmf smoothed with one pseudo-run spread "
@@ -117,11 +133,12 @@ def _payload(args, timeline: Timeline, until, config, overrides, origins, pooled
     n_binary, n_counts = sum(len(o.binary) for o in origins), sum(len(o.counts) for o in origins)
     model = pooled["binary"].get("model", {})
     summary = (f"{n_binary} binary and {n_counts} count forecasts from {len(origins)} as-of date(s), scored against "
-               f"{timeline.path}; mean Brier of the model {_fmt(model.get('brier'))}. The runs start from the "
-               "scenario's initial state, not the observed situation (start_state: null).")
+               f"{timeline.path}; mean Brier of the model {_fmt(model.get('brier'))}. Each as-of date's runs start "
+               "from the situation the timeline describes on that date (start_state).")
     return {
         "kind": "backtest", "schema_version": 1, "title": "Backtest: scored against what followed", "summary": summary,
-        "start_state": None, "start_state_note": START_STATE_NOTE,
+        "start_state": {o.as_of: o.start_state for o in origins}, "start_state_note": START_STATE_NOTE,
+        "start_state_rules": list(START_RULES),
         "timeline": {"file": timeline.path, "n_events": int(timeline.dates.size), "first_date": str(timeline.dates[0]),
                      "last_date": str(timeline.dates[-1]), "observed_until": str(until),
                      "kinds": dict(zip(kinds.tolist(), counts.tolist())), "notes": list(timeline.notes)},
@@ -152,10 +169,27 @@ def _payload(args, timeline: Timeline, until, config, overrides, origins, pooled
     }
 
 
+def describe_start(record) -> str:
+    """One line for a :func:`sim.start.start_record`.
+
+    >>> describe_start({"rung": "border_clashes", "crossings": {"torkham": {"state": "closed", "since_days": 3.0}},
+    ...     "ceasefire_since_days": None, "recent_attack_days_ago": [1.0, 4.0], "mediation": None})
+    'border_clashes; torkham closed 3 d; no ceasefire; 2 attacks in the look-back'
+    """
+    shut = ", ".join(f"{c} {s['state']} {s['since_days']:g} d" for c, s in (record.get("crossings") or {}).items())
+    ceasefire = record.get("ceasefire_since_days")
+    talks = record.get("mediation")
+    return "; ".join([record["rung"], shut or "crossings open",
+                      "no ceasefire" if ceasefire is None else f"ceasefire for {ceasefire:g} d",
+                      f"{len(record.get('recent_attack_days_ago') or [])} attacks in the look-back",
+                      *([f"talks under way ({talks['mediator']})"] if talks else [])])
+
+
 def _print_table(origins, pooled, config, folder) -> None:
     print(f"backtest of scenario '{config.scenario.name}' ({config.n_runs:,} runs, engine {config.engine}) from "
           f"{', '.join(o.as_of for o in origins)}")
-    print(f"  NOTE: {START_STATE_NOTE}")
+    for o in origins:
+        print(f"  start {o.as_of}: {describe_start(o.start_state)}")
     print(f"  {'binary question':<48} {'as of':<11} {'seen':>4}  {'model p':>8} {'climat.':>8} {'persist.':>8}")
     for o in origins:
         for f in o.binary:

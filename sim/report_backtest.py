@@ -2,7 +2,8 @@
 
 Shape read (keys marked ``?`` optional)::
 
-    {"kind": "backtest", "start_state": null | {...}, "start_state_note"?: str, "scenario": str, "n_runs": int,
+    {"kind": "backtest", "start_state": null | {as_of: start record (sim.start.start_record)},
+     "start_state_note"?: str, "start_state_rules"?: [str], "scenario": str, "n_runs": int,
      "as_of": [date], "scores": {"binary": {forecaster: {"n": int, "brier": float, "log": float,
          "brier_mc_se_bound"?: float, "model_minus_this_brier"?: {"mean": float, "se": float | null}}},
        "counts": {question: {forecaster: {"n": int, "crps": float, "ignorance": float}}}},
@@ -46,13 +47,32 @@ def _ordered(names) -> list:
     return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
 
 
+def _start_rows(states: Mapping) -> list:
+    rows = []
+    for as_of, record in states.items():
+        shut = ", ".join(f"{c} {s['state']} ({s['since_days']:g} d)" for c, s in (record.get("crossings") or {}).items())
+        ceasefire, talks = record.get("ceasefire_since_days"), record.get("mediation")
+        rows.append([as_of, str(record["rung"]).replace("_", " "), shut or "open",
+                     "—" if ceasefire is None else f"{ceasefire:g} d", len(record.get("recent_attack_days_ago") or []),
+                     "—" if not talks else str(talks["mediator"])])
+    return rows
+
+
 def backtest_html(data: Mapping) -> Markup:
-    """Tables of a backtest: the start-state warning, pooled scores, then each forecast."""
+    """Tables of a backtest: the start states (or the caution of older files without), pooled scores, then each forecast."""
     parts = []
-    if data.get("start_state") is None:
+    states = data.get("start_state")
+    if states is None:
         note = data.get("start_state_note") or "runs start from the scenario's initial state, not the observed situation"
         note = str(note).rstrip(".")
         parts.append(Markup(f"<p><strong>Caution:</strong> {escape(note)}.</p>"))
+    else:
+        parts.append(Markup("<h3>Situation at each as-of date (the runs' start, derived from the timeline)</h3>"))
+        parts.append(html_table(["as of", "rung", "crossings shut (for)", "ceasefire in force (for)",
+                                 "recent attacks", "talks under way"], _start_rows(states), numeric=[4]))
+        rules = data.get("start_state_rules")
+        if isinstance(rules, list) and rules:
+            parts.append(Markup("<p>Derivation rules: " + escape("; ".join(str(r) for r in rules)) + ".</p>"))
     binary = data["scores"]["binary"]
     rows = []
     for name in _ordered(binary):

@@ -1,5 +1,7 @@
 """The timeline format, the questions and baselines on hand-made data, and the command end to end."""
 
+import dataclasses
+import datetime as dt
 import json
 import math
 from pathlib import Path
@@ -11,6 +13,8 @@ from scipy import stats
 
 from sim import backtest, scoring
 from sim.errors import ConfigError
+from sim.start import PEACE, StartState
+from sim.timeline import start_mapping_at, start_overrides
 
 EXAMPLE = Path(__file__).parent / "data" / "timeline_example.csv"
 HEADER = "date,event_kind,details,source,fatalities,crossing\n"
@@ -125,6 +129,77 @@ def test_reopening_counts_a_shut_crossing_that_opens_again_within_the_window():
     assert question.happened(table, 54).tolist() == [True, False, False, False]
 
 
+def test_reopening_counts_a_crossing_shut_at_the_start_that_opens_on_day_1():
+    table = pa.table({"crossings_closed_daily": [[0] * 60, [1] * 60]})
+    question = backtest.BINARY_QUESTIONS["trade_reopening_60d"]
+    assert question.happened(table, 60, 1).tolist() == [True, False]     # torkham shut at day 0 (bit 0)
+    assert question.happened(table, 60).tolist() == [False, False]       # from peace: nothing reopened
+
+
+# ---------------------------------------------------------------- the situation on the as-of date
+
+SITUATION = HEADER + """\
+2025-01-01,ttp_attack,a,s,,
+2025-03-01,closure,Torkham shut,s,,torkham
+2025-03-10,trade_reopening,Torkham open,s,,torkham
+2025-04-01,ceasefire,c,s,,
+2025-04-15,ceasefire_collapse,c,s,,
+2025-04-20,incursion,outside the 60-day look-back,s,,
+2025-05-01,closure,both crossings shut,s,,
+2025-05-02,seizure,before the ceasefire below,s,,
+2025-05-05,ceasefire,c,s,,
+2025-05-20,closure,Chaman shut again (already shut),s,,chaman
+2025-05-30,ttp_attack,a,s,,
+2025-06-01,ceasefire,renewed,s,,
+2025-06-01,ttp_attack,a,s,,
+2025-06-10,partial_reopening,Torkham to pedestrians,s,,torkham
+2025-06-20,border_clash,b,s,,
+2025-06-25,cross_border_strike,a strike moves no rung,s,,
+2025-06-25,mediation_offer,Qatar and China offer talks,s,,
+2025-06-28,ceasefire_collapse,c,s,,
+2025-06-30,mass_casualty_attack,m,s,,
+"""
+
+
+def test_start_state_derived_from_a_hand_made_timeline(tmp_path):
+    timeline = backtest.read_timeline(_write(tmp_path, SITUATION))
+    # 27 June: the ceasefire of 5 May (renewed 1 June) holds, so only the 20 June clash sets the rung;
+    # talks are not under way under a ceasefire; attacks in (28 May, 27 June]; both crossings shut since 1 May
+    assert backtest.start_state_at(timeline, "2025-06-27") == StartState(
+        name="timeline_2025-06-27", description="derived from the timeline up to 2025-06-27",
+        date=dt.date(2025, 6, 27), rung=1, crossings=("partial", "closed"), crossings_since=(57.0, 57.0),
+        ceasefire_since=53.0, recent_attack_ages=(28.0, 26.0), excitation_per_day=0.0)
+    # 30 June: the ceasefire collapsed on 28 June, so the 2 May seizure counts (limited ground operation);
+    # the Qatari offer of 25 June is talks under way; the 30 May attack has left the 30-day look-back
+    assert backtest.start_state_at(timeline, "2025-06-30") == StartState(
+        name="timeline_2025-06-30", description="derived from the timeline up to 2025-06-30",
+        date=dt.date(2025, 6, 30), rung=3, crossings=("partial", "closed"), crossings_since=(60.0, 60.0),
+        recent_attack_ages=(29.0, 0.0), excitation_per_day=0.0, mediator="qatar", offer_day=0.0)
+
+
+def test_start_overrides_compose_into_the_same_start_state(tmp_path):
+    from sim.config import compose_run_config
+
+    timeline = backtest.read_timeline(_write(tmp_path, SITUATION))
+    config = compose_run_config(["scenario=baseline", *start_overrides(start_mapping_at(timeline, "2025-06-30"))])
+    assert config.start == backtest.start_state_at(timeline, "2025-06-30")
+
+
+def test_a_peaceful_as_of_date_gives_the_peace_start(tmp_path):
+    # everything resolved: the closure reopened, the offer older than 14 days, the strike moves no rung;
+    # the timeline does not yet cover 30 days, so the scenario's stationary excitation stands
+    timeline = backtest.read_timeline(_write(tmp_path, HEADER + "2025-01-01,mediation_offer,talks,s,,\n"
+                                             "2025-01-02,closure,x,s,,torkham\n2025-01-03,partial_reopening,x,s,,torkham\n"
+                                             "2025-01-08,trade_reopening,x,s,,torkham\n2025-01-10,ttp_attack,x,s,,\n"
+                                             "2025-01-12,cross_border_strike,x,s,,\n"))
+    state = backtest.start_state_at(timeline, "2025-01-20")
+    assert state.is_peace and state.date == dt.date(2025, 1, 20)
+    assert dataclasses.replace(state, name="peace", description="", date=None) == PEACE
+    # a quiet month the timeline covers: peace, but with no attack the excitation is 0, not stationary
+    quiet = backtest.start_state_at(timeline, "2025-02-15")
+    assert dataclasses.replace(quiet, excitation_per_day=None).is_peace and quiet.excitation_per_day == 0.0
+
+
 def test_count_forecasts_and_baselines_on_a_hand_made_case():
     rows = [("2025-01-01", "ttp_attack", 1)] + [(f"2025-04-{d:02d}", "ttp_attack", 2) for d in (5, 10, 20)]
     rows += [("2025-05-03", "mass_casualty_attack", 12), ("2025-05-20", "ttp_attack", 0), ("2025-12-31", "closure")]
@@ -184,8 +259,17 @@ def test_backtest_command_end_to_end(tmp_path, capsys):
                              "--out", str(out), "--", "seed=3"])
     assert code == 0
     report = json.loads((out / "backtest.json").read_text())
-    assert report["kind"] == "backtest" and report["start_state"] is None
-    assert "initial state" in report["start_state_note"] and "initial state" in capsys.readouterr().out
+    assert report["kind"] == "backtest" and set(report["start_state"]) == {"2025-07-01", "2025-09-01"}
+    september = report["start_state"]["2025-09-01"]                    # the example's situation on 1 September
+    assert september["date"] == "2025-09-01" and september["rung"] == "border_clashes"
+    assert september["crossings"] == {"torkham": {"state": "closed", "since_days": 12.0},
+                                      "chaman": {"state": "closed", "since_days": 10.0}}
+    assert september["mediation"] == {"mediator": "other", "offer_day": 0.0}
+    assert report["start_state"]["2025-07-01"]["crossings"] == {}
+    assert report["start_state_rules"] and "start from the situation" in report["start_state_note"]
+    assert "start 2025-09-01: border_clashes; torkham closed 12 d" in capsys.readouterr().out
+    reopen = {f["as_of"]: f["forecasts"]["model"]["p"] for f in report["binary"] if f["question"] == "trade_reopening_60d"}
+    assert reopen["2025-09-01"] > reopen["2025-07-01"]                 # shut on 1 September: reopening likelier
     assert report["n_runs"] == 2000 and report["seed"] == 3 and report["as_of"] == ["2025-07-01", "2025-09-01"]
     assert {f["question"] for f in report["binary"]} >= {"ceasefire_14d", "trade_reopening_60d", "incursion_180d"}
     ceasefire = next(f for f in report["binary"] if f["question"] == "ceasefire_14d" and f["as_of"] == "2025-09-01")
@@ -203,6 +287,7 @@ def test_backtest_command_end_to_end(tmp_path, capsys):
     (["--as-of", "2025-07-01", "--", "n_runs=5"], "n_runs=5: set the runs with --runs"),
     (["--as-of", "2025-07-01", "--runs", "0"], "--runs 0: must be between 1"),
     (["--as-of", "July 2025"], "--as-of: date 'July 2025' is not YYYY-MM-DD"),
+    (["--as-of", "2025-07-01", "--", "start=after_october_clashes"], "start=after_october_clashes: the start state"),
 ])
 def test_backtest_command_bad_input_exits_2_with_one_line_and_no_output(tmp_path, capsys, argv, message):
     out = tmp_path / "bt"
@@ -219,17 +304,21 @@ def test_backtest_command_on_a_bad_timeline_names_the_line(tmp_path, capsys):
     assert not (tmp_path / "bt").exists()
 
 
-def test_backtest_section_of_the_brief_shows_the_start_state_caution_and_the_scores(tmp_path):
+def test_backtest_section_of_the_brief_shows_the_start_states_and_the_scores(tmp_path):
     from sim.report import AnalysisOutput, render_html
-    from sim.report_backtest import backtest_section
+    from sim.report_backtest import backtest_html, backtest_section
 
     out = tmp_path / "bt"
     assert backtest.command([str(EXAMPLE), "--as-of", "2025-08-01", "--runs", "500", "--out", str(out)]) == 0
     data = json.loads((out / "backtest.json").read_text())
     section = backtest_section(AnalysisOutput(out, "backtest", data, file="backtest.json"))
-    assert "Caution" in section.html and "initial state" in section.html and "mean Brier" in section.html
+    assert "Situation at each as-of date" in section.html and "low intensity" in section.html
+    assert "Derivation rules" in section.html and "mean Brier" in section.html and "Caution" not in section.html
     assert len(section.figures) == 2
     html = render_html([section], title="t", bottom_line="")
     assert "Backtest" in html
     broken = backtest_section(AnalysisOutput(out, "backtest", {"kind": "backtest"}, file="backtest.json"))
     assert "not in the expected shape" in broken.note and len(broken.figures) == 2
+    older = backtest_html({"start_state": None, "start_state_note": "runs start from peace", "scores": {"binary": {},
+                                                                                                   "counts": {}}})
+    assert "Caution:</strong> runs start from peace." in older
