@@ -48,12 +48,13 @@ EVENT_LABELS = {
     "attack_on_chinese_nationals": "attack on Chinese nationals", "incursion": "conventional incursion",
     "regional_war": "regional war",
 }
-#: The key judgements: (summary group, class, clause with the horizon in days as ``{h}``).
+#: The key judgements: (summary group, class, clause with the horizon in days as ``{h}`` and, when
+#: the run has a start date, its calendar end as ``{by}`` / ``{to}`` (else empty)).
 KEY_JUDGEMENTS = (
-    ("cumulative", "incursion_or_worse", "Pakistan launches a conventional incursion or worse within {h} days"),
-    ("cumulative", "limited_war_or_worse", "the conflict reaches open war (limited war or worse) within {h} days"),
-    ("outcomes", "protracted_low_intensity", "protracted low-intensity conflict persists through {h} days"),
-    ("outcomes", "de_escalation", "the conflict de-escalates within {h} days (a ceasefire holds and both "
+    ("cumulative", "incursion_or_worse", "Pakistan launches a conventional incursion or worse within {h} days{by}"),
+    ("cumulative", "limited_war_or_worse", "the conflict reaches open war (limited war or worse) within {h} days{by}"),
+    ("outcomes", "protracted_low_intensity", "protracted low-intensity conflict persists through {h} days{to}"),
+    ("outcomes", "de_escalation", "the conflict de-escalates within {h} days{by} (a ceasefire holds and both "
                                   "crossings are open at the end)"),
 )
 #: Yardstick terms that are nouns ("There is a ... that"); the others are adjectives ("It is ... that").
@@ -252,14 +253,32 @@ def _label(name: str) -> str:
 
 # ---------------------------------------------------------------- core sections
 
+def horizon_end(summary: Mapping) -> str | None:
+    """The calendar day the horizon ends (ISO), when the run has a start date; else None.
+
+    >>> horizon_end({"start_date": "2025-10-13", "horizon_days": 365})
+    '2026-10-13'
+    """
+    from datetime import date, timedelta
+
+    start = summary.get("start_date")
+    if not start:
+        return None
+    return (date.fromisoformat(start) + timedelta(days=float(summary["horizon_days"]))).isoformat()
+
+
 def key_judgements(summary: Mapping, yardstick: str = "icd203") -> list[str]:
-    """The key judgement sentences of one run's summary (those whose class it holds)."""
+    """The key judgement sentences of one run's summary (those whose class it holds); with a start
+    date, the horizon's calendar end is named too."""
     horizon = f"{summary['horizon_days']:g}"
+    end = horizon_end(summary)
+    dates = {"by": f", by {end}" if end else "", "to": f", to {end}" if end else ""}
     sentences = []
     for group, name, clause in KEY_JUDGEMENTS:
         entry = summary.get(group, {}).get(name)
         if entry:
-            sentences.append(estimative_sentence(clause.format(h=horizon), entry["p"], entry["ci95"], yardstick))
+            sentences.append(estimative_sentence(clause.format(h=horizon, **dates), entry["p"], entry["ci95"],
+                                                 yardstick))
     return sentences
 
 

@@ -412,3 +412,19 @@ def test_brief_renders_in_chromium_without_errors_with_figures_and_judgements(re
             assert sentence in text
     assert text.index("Bottom line") < text.index("Contents") < text.index("Key judgements\n")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and size["height"] > 3000
+
+
+def test_key_judgements_name_the_calendar_end_when_the_run_has_a_start_date():
+    from sim.report_sections import key_judgements
+
+    summary = {"horizon_days": 365, "start_date": "2025-10-13",
+               "cumulative": {"incursion_or_worse": {"p": 0.11, "ci95": [0.10, 0.12]}},
+               "outcomes": {"de_escalation": {"p": 0.08, "ci95": [0.07, 0.09]},
+                            "protracted_low_intensity": {"p": 0.62, "ci95": [0.61, 0.63]}}}
+    sentences = key_judgements(summary)
+    assert any("incursion or worse within 365 days, by 2026-10-13." in s for s in sentences)
+    assert any("persists through 365 days, to 2026-10-13." in s for s in sentences)
+    assert any("de-escalates within 365 days, by 2026-10-13 (a ceasefire" in s for s in sentences)
+    undated = key_judgements({**summary, "start_date": None})
+    assert all("2026" not in s for s in undated)
+    assert any("incursion or worse within 365 days." in s for s in undated)
