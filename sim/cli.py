@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from sim.errors import ConfigError
+from sim.errors import ConfigError, ResultsError
 
 __all__ = ["main", "hydra_error_message", "validate_command_line"]
 
@@ -215,7 +215,7 @@ def _subcommand(name: str, argv: Sequence[str]) -> int:
     command = getattr(module, f"{name}_command", None) or module.command
     try:
         return int(command(list(argv)) or 0)
-    except (ConfigError, ValueError) as error:  # ResultsError is a ValueError too
+    except (ConfigError, ResultsError) as error:  # user mistakes only: a bug keeps its traceback
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
