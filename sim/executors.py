@@ -5,6 +5,11 @@ at most ``window`` at a time, yielding results as they finish — so the runner 
 one it has. Exceptions inside ``fn`` are the runner's business (it catches them per run), so a
 failing run never hangs a batch; closing the generator cancels what has not started.
 
+Locally, ``workers=N`` means N processes at work: N - 1 spawned worker processes and this one,
+which takes an item itself whenever the workers are busy (:class:`CallerRunsPool`). The calling
+process would otherwise sit idle, and a spawned worker spends its first ~2 s importing numpy,
+numba and the compiled engine; meanwhile this process is already simulating.
+
 >>> with open_executor("local", workers=1) as executor:
 ...     sorted(imap_unordered(executor, pow, [(2, 3), (3, 2)], window=2))
 [8, 9]
@@ -17,7 +22,7 @@ import multiprocessing
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterable, Iterator
 
-__all__ = ["EXECUTORS", "SerialExecutor", "open_executor", "imap_unordered"]
+__all__ = ["EXECUTORS", "SerialExecutor", "CallerRunsPool", "open_executor", "imap_unordered"]
 
 EXECUTORS = ("local", "dask")
 
@@ -27,6 +32,17 @@ class SerialExecutor:
 
     def shutdown(self) -> None:
         pass
+
+
+class CallerRunsPool:
+    """Spawned worker processes plus the calling process, which runs an item whenever they are busy."""
+
+    def __init__(self, workers: int):
+        self.workers = workers  # processes at work, this one included
+        self.pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("spawn"))
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 @contextlib.contextmanager
@@ -39,11 +55,11 @@ def open_executor(kind: str, *, workers: int, address: str | None = None):
     if kind == "local" and workers <= 1:
         yield SerialExecutor()
     elif kind == "local":
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = CallerRunsPool(workers)
         try:
             yield pool
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown()
     elif kind == "dask":
         from dask.distributed import Client, LocalCluster
 
@@ -71,6 +87,9 @@ def imap_unordered(executor, fn: Callable, items: Iterable[tuple], *, window: in
         for item in items:
             yield fn(*item)
         return
+    if isinstance(executor, CallerRunsPool):
+        yield from _caller_runs(executor, fn, items)
+        return
     is_dask = type(executor).__module__.startswith("distributed")
     submit = (lambda item: executor.submit(fn, *item, pure=False)) if is_dask else (lambda item: executor.submit(fn, *item))
     pending = set()
@@ -83,6 +102,34 @@ def imap_unordered(executor, fn: Callable, items: Iterable[tuple], *, window: in
                     yield future.result()
         while pending:
             done, pending = _wait_first(pending, is_dask)
+            for future in done:
+                yield future.result()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def _caller_runs(executor: CallerRunsPool, fn: Callable, items: Iterator[tuple]) -> Iterator[Any]:
+    """Keep each worker process busy with one item and one queued; run the next item here.
+
+    Items are taken in order, so the first ones go to the workers and this process starts on the
+    next at once, while the workers are still starting up.
+    """
+    in_pool = 2 * (executor.workers - 1)
+    pending = set()
+    try:
+        for item in items:
+            if len(pending) < in_pool:
+                pending.add(executor.pool.submit(fn, *item))
+                continue
+            result = fn(*item)
+            done = {future for future in pending if future.done()}
+            pending -= done
+            for future in done:
+                yield future.result()
+            yield result
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 yield future.result()
     finally:

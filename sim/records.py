@@ -25,6 +25,7 @@ __all__ = [
     "COUNT_COLUMNS",
     "FATALITY_CATEGORIES",
     "METRIC_COLUMNS",
+    "INTEGER_METRICS",
     "PARAM_PREFIX",
     "RunTally",
     "daily_rungs",
@@ -62,6 +63,8 @@ _INT_METRICS = [f"fatalities_{category}" for category in FATALITY_CATEGORIES] + 
 
 #: Numeric per-run outcomes summarised in ``summary.json`` (first-event days are censored: NaN).
 METRIC_COLUMNS: tuple[str, ...] = tuple(_INT_METRICS + _FLOAT_METRICS + ["max_rung"])
+#: The integer-valued ones (counts, deaths, rung): their exact quantiles come from value counts.
+INTEGER_METRICS: tuple[str, ...] = tuple(_INT_METRICS + ["max_rung"])
 
 
 def schema() -> pa.Schema:

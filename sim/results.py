@@ -35,7 +35,7 @@ from sim.errors import ResultsError
 from sim.model import OUTCOME_CLASSES
 from sim.records import FIRST_EVENTS, METRIC_COLUMNS, schema
 from sim.runner import ChunkResult, RunFailed, drive, run_batch
-from sim.stats import BatchStats, exact_quantiles
+from sim.stats import BatchStats, metric_quantiles
 
 __all__ = ["SCHEMA_VERSION", "Results", "summarize", "summary_from_stats", "run_and_save", "resume", "run",
            "load_results", "PLOT_ROWS"]
@@ -139,7 +139,7 @@ def summary_from_stats(stats: BatchStats, config: RunConfig, quantiles: dict, *,
 def summarize(table: pa.Table, config: RunConfig) -> dict:
     """The ``summary.json`` mapping of an in-memory table of runs."""
     stats = BatchStats.from_table(table, horizon_days=config.horizon_days)
-    return summary_from_stats(stats, config, exact_quantiles(table, METRIC_COLUMNS, QUANTILES))
+    return summary_from_stats(stats, config, metric_quantiles(stats, table, QUANTILES))
 
 
 def _write_config(path: Path, config: RunConfig) -> None:
@@ -221,7 +221,7 @@ def run_and_save(config: RunConfig, folder: str | Path | None, *, progress: bool
     if folder is None:
         batch = run_batch(config, workers=workers, progress=progress)
         _raise_if_nothing(batch.stats)
-        summary = summary_from_stats(batch.stats, config, exact_quantiles(batch.table, METRIC_COLUMNS, QUANTILES),
+        summary = summary_from_stats(batch.stats, config, metric_quantiles(batch.stats, batch.table, QUANTILES),
                                      skipped=len(batch.failures), stopping=_stopping(config, batch.stats))
         return Results(config, batch.table, summary, batch.wall_seconds, None, batch.stats)
     started = time.perf_counter()
@@ -260,7 +260,7 @@ def run_and_save(config: RunConfig, folder: str | Path | None, *, progress: bool
         failures += _previous_failures(folder)
     if failures:
         io.write_json(folder / "failures.json", {"failures": sorted(failures, key=lambda f: f["run_index"])})
-    quantiles = exact_quantiles(part_paths, METRIC_COLUMNS, QUANTILES)
+    quantiles = metric_quantiles(stats, part_paths, QUANTILES)
     skipped = sum(entry.get("failed_runs", 0) for entry in chunks.values())
     summary = summary_from_stats(stats, config, quantiles, skipped=skipped, stopping=_stopping(config, stats))
     io.write_json(folder / "summary.json", summary)

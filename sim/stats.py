@@ -3,8 +3,10 @@
 Each finished chunk is reduced to a :class:`BatchStats` (outcome and event counts, per-metric
 count/mean/sum of squared deviations, daily rung counts, daily first-event histograms); stats
 merge exactly (Chan et al.'s pairwise update), always in chunk-index order so the result never
-depends on which worker finished first. Quantiles are the only figures that need the rows again:
-:func:`exact_quantiles` reads the stored parts one batch of columns at a time.
+depends on which worker finished first. The integer metrics (counts, deaths, rungs) also carry
+their value counts, so their quantiles are exact with no second look at the rows; the others'
+quantiles need the rows again: :func:`exact_quantiles` reads the stored parts one batch of columns
+at a time, and :func:`metric_quantiles` puts the two together.
 
 >>> import numpy as np
 >>> a = BatchStats.empty(horizon_days=10); a.add_metric_values(0, np.array([1.0, 2.0]))
@@ -28,9 +30,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.model import OUTCOME_CLASSES, RUNGS
-from sim.records import FIRST_EVENTS, METRIC_COLUMNS
+from sim.records import FIRST_EVENTS, INTEGER_METRICS, METRIC_COLUMNS
 
-__all__ = ["BatchStats", "exact_quantiles"]
+__all__ = ["BatchStats", "exact_quantiles", "metric_quantiles", "quantiles_from_counts"]
+
+#: Widest range of values an integer metric's value counts may span (else: the second pass).
+MAX_COUNTED_RANGE = 1 << 22
 
 
 @dataclass
@@ -45,6 +50,9 @@ class BatchStats:
     metric_m2: np.ndarray           # sum of squared deviations from the mean
     rung_day_counts: np.ndarray     # days x rungs: runs on each rung at the end of each day
     first_day_counts: np.ndarray    # FIRST_EVENTS x days: runs whose first event fell in that day
+    # per INTEGER_METRICS: (lowest value, counts of lowest, lowest + 1, ...), or None when the
+    # values spread wider than MAX_COUNTED_RANGE (that metric's quantiles then need the rows)
+    value_counts: list
 
     @classmethod
     def empty(cls, *, horizon_days: float) -> "BatchStats":
@@ -52,7 +60,13 @@ class BatchStats:
         return cls(0, np.zeros(len(OUTCOME_CLASSES), np.int64), np.zeros(len(FIRST_EVENTS), np.int64),
                    np.zeros(len(METRIC_COLUMNS), np.int64), np.zeros(len(METRIC_COLUMNS)),
                    np.zeros(len(METRIC_COLUMNS)), np.zeros((days, len(RUNGS)), np.int64),
-                   np.zeros((len(FIRST_EVENTS), days), np.int64))
+                   np.zeros((len(FIRST_EVENTS), days), np.int64),
+                   [(0, np.zeros(0, np.int64)) for _ in INTEGER_METRICS])
+
+    def integer_quantiles(self, probabilities: Sequence[float]) -> dict[str, list[float | None]]:
+        """Exact quantiles (as :func:`exact_quantiles` gives them) of the integer metrics counted."""
+        return {name: quantiles_from_counts(*counted, probabilities)
+                for name, counted in zip(INTEGER_METRICS, self.value_counts) if counted is not None}
 
     def add_metric_values(self, index: int, values: np.ndarray) -> None:
         """Fold the finite values of one metric into its running mean and M2."""
@@ -83,6 +97,7 @@ class BatchStats:
             stats.first_day_counts[index] = np.bincount(day, minlength=days)[:days]
         for index, name in enumerate(METRIC_COLUMNS):
             stats.add_metric_values(index, table.column(name).to_numpy().astype(float))
+        stats.value_counts = [_value_counts(table.column(name).to_numpy()) for name in INTEGER_METRICS]
         daily = table.column("rung_daily").combine_chunks()
         rungs = daily.flatten().to_numpy().reshape(table.num_rows, -1)[:, :days]  # int8, no copy
         stats.rung_day_counts[:] = _rung_day_counts(rungs, len(RUNGS))
@@ -100,6 +115,7 @@ class BatchStats:
             merged.metric_n[index], merged.metric_mean[index], merged.metric_m2[index] = _combine(
                 int(self.metric_n[index]), float(self.metric_mean[index]), float(self.metric_m2[index]),
                 int(other.metric_n[index]), float(other.metric_mean[index]), float(other.metric_m2[index]))
+        merged.value_counts = [_merge_counts(a, b) for a, b in zip(self.value_counts, other.value_counts)]
         return merged
 
     @classmethod
@@ -109,10 +125,6 @@ class BatchStats:
             total = total.merge(part)
         return total
 
-    def to_dict(self) -> dict:
-        return {"n_runs": self.n_runs, **{name: getattr(self, name).tolist() for name in (
-            "outcome_counts", "event_counts", "metric_n", "metric_mean", "metric_m2",
-            "rung_day_counts", "first_day_counts")}}
 
 
 def _rung_day_counts(rungs: np.ndarray, n_rungs: int) -> np.ndarray:
@@ -139,6 +151,70 @@ def _rung_day_counts(rungs: np.ndarray, n_rungs: int) -> np.ndarray:
         moves -= np.bincount(day * n_rungs + came_from, minlength=days * n_rungs)
         change += moves.reshape(days, n_rungs)
     return np.cumsum(change, axis=0)
+
+
+def _value_counts(values: np.ndarray):
+    """(lowest value, counts from it up) of an integer column; None when the range is too wide."""
+    if values.size == 0:
+        return 0, np.zeros(0, np.int64)
+    low, high = int(values.min()), int(values.max())
+    if high - low >= MAX_COUNTED_RANGE:
+        return None
+    return low, np.bincount((values - low).astype(np.intp, copy=False), minlength=high - low + 1).astype(np.int64)
+
+
+def _merge_counts(a, b):
+    if a is None or b is None:
+        return None
+    (low_a, counts_a), (low_b, counts_b) = a, b
+    if counts_b.size == 0:
+        return a
+    if counts_a.size == 0:
+        return b
+    low, high = min(low_a, low_b), max(low_a + counts_a.size, low_b + counts_b.size)
+    if high - low > MAX_COUNTED_RANGE:
+        return None
+    merged = np.zeros(high - low, np.int64)
+    merged[low_a - low:low_a - low + counts_a.size] += counts_a
+    merged[low_b - low:low_b - low + counts_b.size] += counts_b
+    return low, merged
+
+
+def quantiles_from_counts(low: int, counts: np.ndarray, probabilities: Sequence[float]) -> list[float | None]:
+    """Quantiles of the integers ``low, low + 1, ...`` seen ``counts`` times: numpy's default
+    (linear) method, the same floating-point result as ``np.quantile`` of all the values.
+
+    >>> quantiles_from_counts(2, np.array([1, 0, 3]), [0.0, 0.5, 0.9])  # the values 2, 4, 4, 4
+    [2.0, 4.0, 4.0]
+    >>> [float(q) for q in np.quantile([2.0, 4.0, 4.0, 4.0], [0.0, 0.5, 0.9])]
+    [2.0, 4.0, 4.0]
+    """
+    n = int(counts.sum())
+    if n == 0:
+        return [None] * len(probabilities)
+    cumulative = np.cumsum(counts)
+
+    def order_statistic(k: int) -> float:  # the k-th smallest value, from 0
+        return float(low + int(np.searchsorted(cumulative, k, side="right")))
+
+    result = []
+    for p in probabilities:
+        position = (n - 1) * float(p)  # numpy's virtual index for the linear method
+        below = math.floor(position)
+        a, b = order_statistic(below), order_statistic(min(below + 1, n - 1))
+        # interpolate exactly as numpy does (its lerp between the two neighbours)
+        result.append(float(np.quantile(np.array([a, b]), position - below)))
+    return result
+
+
+def metric_quantiles(stats: BatchStats, sources: Sequence[Path] | pa.Table,
+                     probabilities: Sequence[float]) -> dict[str, list[float | None]]:
+    """Exact quantiles of every METRIC_COLUMNS column: integer metrics from ``stats``' value counts,
+    the others by a pass over ``sources`` (a table, or the part files ``stats`` was built from)."""
+    counted = stats.integer_quantiles(probabilities)
+    rest = [name for name in METRIC_COLUMNS if name not in counted]
+    read = exact_quantiles(sources, rest, probabilities) if rest else {}
+    return {name: counted[name] if name in counted else read[name] for name in METRIC_COLUMNS}
 
 
 def _combine(n_a: int, mean_a: float, m2_a: float, n_b: int, mean_b: float, m2_b: float):

@@ -8,9 +8,9 @@ import pytest
 
 from sim.config import compose_run_config
 from sim.io import write_parquet
-from sim.records import METRIC_COLUMNS
+from sim.records import INTEGER_METRICS, METRIC_COLUMNS
 from sim.runner import run_batch
-from sim.stats import BatchStats, exact_quantiles
+from sim.stats import BatchStats, exact_quantiles, metric_quantiles, quantiles_from_counts
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +26,8 @@ def test_merged_chunk_stats_equal_the_whole_tables(table):
     assert merged.n_runs == whole.n_runs == 90
     for name in ("outcome_counts", "event_counts", "metric_n", "rung_day_counts", "first_day_counts"):
         assert np.array_equal(getattr(merged, name), getattr(whole, name)), name
+    for name, (low, counts), (whole_low, whole_counts) in zip(INTEGER_METRICS, merged.value_counts, whole.value_counts):
+        assert low == whole_low and np.array_equal(counts, whole_counts), name
     np.testing.assert_allclose(merged.metric_mean, whole.metric_mean, rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(merged.metric_m2, whole.metric_m2, rtol=1e-9, atol=1e-6)
 
@@ -72,3 +74,43 @@ def test_rung_day_counts_equal_a_count_per_rung_and_day():
     expected = np.stack([(rungs == rung).sum(axis=0) for rung in range(6)], axis=1)
     assert np.array_equal(_rung_day_counts(rungs, 6), expected)
     assert np.array_equal(_rung_day_counts(rungs[:, :7], 6), expected[:7])
+
+
+PROBABILITIES = [0.0, 0.001, 0.05, 0.1, 0.25, 0.333, 0.5, 0.6180339887, 0.9, 0.95, 0.999, 1.0]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 20, 101, 1000, 4097])
+def test_quantiles_from_value_counts_are_numpys_to_the_last_bit(n):
+    rng = np.random.default_rng(n)
+    for values in (rng.poisson(3.0, n), rng.integers(-50, 50, n), rng.geometric(0.01, n) * 7, np.full(n, 9)):
+        low = int(values.min())
+        counts = np.bincount(values - low)
+        assert quantiles_from_counts(low, counts, PROBABILITIES) == \
+            [float(q) for q in np.quantile(values.astype(float), PROBABILITIES)]
+
+
+def test_quantiles_of_no_values_are_none():
+    assert quantiles_from_counts(0, np.zeros(0, np.int64), [0.5]) == [None]
+
+
+def test_integer_quantiles_from_merged_chunks_need_no_rows(table):
+    parts = [BatchStats.from_table(table.slice(start, 30), horizon_days=120) for start in (0, 30, 60)]
+    merged = BatchStats.merge_all(parts, horizon_days=120)
+    counted = merged.integer_quantiles((0.05, 0.5, 0.95))
+    assert set(counted) == set(INTEGER_METRICS)
+    assert counted == exact_quantiles(table, list(INTEGER_METRICS), (0.05, 0.5, 0.95))
+    assert metric_quantiles(merged, table, (0.05, 0.5, 0.95)) == exact_quantiles(table, METRIC_COLUMNS,
+                                                                                  (0.05, 0.5, 0.95))
+
+
+def test_a_metric_spread_too_wide_to_count_falls_back_to_the_rows(table, monkeypatch):
+    import sim.stats
+
+    monkeypatch.setattr(sim.stats, "MAX_COUNTED_RANGE", 4)  # fatalities spread wider than 4
+    parts = [BatchStats.from_table(table.slice(start, 30), horizon_days=120) for start in (0, 30, 60)]
+    merged = BatchStats.merge_all(parts, horizon_days=120)
+    index = INTEGER_METRICS.index("fatalities_total")
+    assert merged.value_counts[index] is None
+    assert "fatalities_total" not in merged.integer_quantiles((0.5,))
+    assert metric_quantiles(merged, table, (0.05, 0.5, 0.95)) == exact_quantiles(table, METRIC_COLUMNS,
+                                                                                  (0.05, 0.5, 0.95))

@@ -1,0 +1,44 @@
+"""Executors: the calling process works beside its spawned workers; a worker's exception comes
+back to the caller instead of hanging the batch."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from sim.executors import CallerRunsPool, SerialExecutor, imap_unordered, open_executor
+
+
+def _pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def _fail_in_worker(parent: int) -> int:
+    if os.getpid() != parent:
+        raise ValueError("failed in a worker")
+    return os.getpid()
+
+
+def test_local_workers_count_the_calling_process():
+    with open_executor("local", workers=1) as serial:
+        assert isinstance(serial, SerialExecutor)
+    with open_executor("local", workers=3) as pool:
+        assert isinstance(pool, CallerRunsPool) and pool.workers == 3
+        assert pool.pool._max_workers == 2  # two spawned, and this one
+
+
+def test_the_caller_and_a_spawned_worker_both_take_items():
+    with open_executor("local", workers=2) as pool:
+        pids = list(imap_unordered(pool, _pid_after, [(0.2,)] * 12, window=4))
+    assert len(pids) == 12
+    assert os.getpid() in pids                 # the caller took items
+    assert set(pids) - {os.getpid()}           # and so did the worker process
+
+
+def test_an_exception_in_a_worker_reaches_the_caller():
+    with open_executor("local", workers=2) as pool:
+        with pytest.raises(ValueError, match="failed in a worker"):
+            list(imap_unordered(pool, _fail_in_worker, [(os.getpid(),)] * 6, window=4))
