@@ -100,6 +100,36 @@ def wrap_label(text: str, width: int, lines: int = 3) -> str:
     return "\n".join(textwrap.wrap(text, width, max_lines=lines, placeholder=" …"))
 
 
+def calendar_axis(ax, start_date: str | None, horizon_days: float) -> None:
+    """With a start date, a second x axis on top naming the calendar months of the model's days.
+
+    Ticks fall on the first of each month (every 2nd, 3rd ... month for long horizons, at most 12),
+    labelled "Nov" with the year on the first tick and on each January.
+    """
+    if not start_date:
+        return
+    import datetime as dt
+
+    start = dt.date.fromisoformat(start_date)
+    months = []
+    year, month = (start.year, start.month + 1) if start.day > 1 else (start.year, start.month)
+    while True:
+        if month > 12:
+            year, month = year + 1, 1
+        day = (dt.date(year, month, 1) - start).days
+        if day > horizon_days:
+            break
+        months.append(dt.date(year, month, 1))
+        month += 1
+    step = max(1, -(-len(months) // 12))
+    shown = months[::step]
+    labels = [m.strftime("%b %Y") if k == 0 or m.month <= step else m.strftime("%b") for k, m in enumerate(shown)]
+    top = ax.secondary_xaxis("top")
+    top.set_xticks([(m - start).days for m in shown], labels)
+    top.tick_params(labelsize=8)
+    top.set_xlabel(f"calendar date (day 0 = {start.isoformat()})", fontsize=9)
+
+
 def save_figure(fig: Figure, folder: str | Path, name: str) -> list[Path]:
     """Write ``fig`` as ``name``.png and ``name``.svg under ``folder`` (each atomically), then clear it."""
     paths = []
@@ -284,7 +314,7 @@ def _cumulative_incidence(days: np.ndarray, horizon_days: float):
 
 
 def time_to_incursion(table: pa.Table, horizon_days: float, *, scenario: str | None = None,
-                      total_runs: int | None = None) -> Figure:
+                      total_runs: int | None = None, start_date: str | None = None) -> Figure:
     """Cumulative probability (1 - Kaplan-Meier survival) of a first incursion by day, 95 % CI band.
 
     First border clash and first regional war are drawn lighter for context; the y axis is zoomed
@@ -324,6 +354,7 @@ def time_to_incursion(table: pa.Table, horizon_days: float, *, scenario: str | N
         ax.yaxis.set_major_formatter(percent_formatter())
         ax.grid(True, color="#E5E5E5", lw=0.7)
         ax.set_xlabel("day of the simulation")
+        calendar_axis(ax, start_date, horizon_days)
         ax.set_ylabel("P(first event by day t) = 1 − Kaplan–Meier survival")
         ax.set_title(figure_title("Time to first conventional incursion", scenario, n, horizon_days, total_runs))
         handles, labels = ax.get_legend_handles_labels()
@@ -358,7 +389,8 @@ def _rung_colours() -> list:
 
 
 def ladder_fan_chart(table: pa.Table | None, horizon_days: float, *, scenario: str | None = None,
-                     shares: np.ndarray | None = None, n_runs: int | None = None) -> Figure:
+                     shares: np.ndarray | None = None, n_runs: int | None = None,
+                     start_date: str | None = None) -> Figure:
     """Stacked shares of runs on each escalation rung by day (calm at the bottom, severe on top).
 
     ``shares`` (days x rungs) may come from aggregated counts instead of a table of runs."""
@@ -375,6 +407,7 @@ def ladder_fan_chart(table: pa.Table | None, horizon_days: float, *, scenario: s
         ax.set_ylim(0.0, 1.0)
         ax.yaxis.set_major_formatter(percent_formatter())
         ax.set_xlabel("day of the simulation (rung in force at the end of the day)")
+        calendar_axis(ax, start_date, horizon_days)
         ax.set_ylabel("share of runs on the rung (%)")
         ax.set_title(figure_title("Escalation ladder over time", scenario, n_runs, horizon_days))
         handles, labels = ax.get_legend_handles_labels()
@@ -391,15 +424,17 @@ def save_all_plots(results, folder: str | Path) -> list[Path]:
     horizon, scenario = results.config.horizon_days, summary.get("scenario")
     stats = getattr(results, "stats", None)
     total = summary.get("n_runs", table.num_rows)
+    start_date = summary.get("start_date")
     if stats is not None and stats.n_runs:  # the fan chart from every run's aggregated daily counts
-        fan = lambda: ladder_fan_chart(None, horizon, scenario=scenario,  # noqa: E731
+        fan = lambda: ladder_fan_chart(None, horizon, scenario=scenario, start_date=start_date,  # noqa: E731
                                        shares=stats.rung_day_counts / stats.n_runs, n_runs=stats.n_runs)
     else:
-        fan = lambda: ladder_fan_chart(table, horizon, scenario=scenario)  # noqa: E731
+        fan = lambda: ladder_fan_chart(table, horizon, scenario=scenario, start_date=start_date)  # noqa: E731
     builders = {
         "outcomes": lambda: outcome_probabilities(summary),
         "distributions": lambda: outcome_distributions(table, summary),
-        "time_to_incursion": lambda: time_to_incursion(table, horizon, scenario=scenario, total_runs=total),
+        "time_to_incursion": lambda: time_to_incursion(table, horizon, scenario=scenario, total_runs=total,
+                                                       start_date=start_date),
         "ladder_fan": fan,
     }
     written = []

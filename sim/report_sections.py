@@ -294,9 +294,24 @@ def key_judgements_section(runs: Sequence[ScenarioRun], yardstick: str) -> Secti
     return Section("judgements", "Key judgements", Markup("".join(parts)), note=note)
 
 
+def first_day_text(summary: Mapping, event: str) -> str:
+    """The median first day of an event over the runs where it happened, with its calendar date
+    when the run has a start date ("—" when it never happened).
+
+    >>> first_day_text({"metrics": {"first_strike_day": {"p50": 36.6, "p50_date": "2025-11-18"}}}, "strike")
+    'day 36.6 (2025-11-18)'
+    """
+    metric = summary.get("metrics", {}).get(f"first_{event}_day") or {}
+    if metric.get("p50") is None:
+        return "—"
+    date = metric.get("p50_date")
+    return f"day {metric['p50']:.1f}" + (f" ({date})" if date else "")
+
+
 def _proportion_table(runs: Sequence[ScenarioRun], rows: Sequence[tuple[str, str, str]], yardstick: str,
-                      first_header: str) -> Markup:
-    """Rows (group, key, label): one column group per scenario, side by side."""
+                      first_header: str, *, first_days: bool = False) -> Markup:
+    """Rows (group, key, label): one column group per scenario, side by side; ``first_days`` adds
+    (one scenario) the median first day of each event and its calendar date."""
     if len(runs) == 1:
         run = runs[0]
         n = run.summary["n_runs"]
@@ -306,9 +321,10 @@ def _proportion_table(runs: Sequence[ScenarioRun], rows: Sequence[tuple[str, str
             if entry:
                 p_text, ci_text = percent_with_ci(entry["p"], entry["ci95"])
                 body.append([label, p_text, ci_text, estimative_words(entry["p"], entry["ci95"], yardstick).label,
-                             f"{entry['count']:,} of {n:,}"])
-        return html_table([first_header, "probability", "95 % CI (Monte Carlo)", f"in words ({YARDSTICK_NAMES[yardstick]})",
-                           "runs"], body, numeric=[1, 2, 4])
+                             f"{entry['count']:,} of {n:,}"] + ([first_day_text(run.summary, key)] if first_days else []))
+        headers = [first_header, "probability", "95 % CI (Monte Carlo)", f"in words ({YARDSTICK_NAMES[yardstick]})",
+                   "runs"] + (["median first day, when it happens"] if first_days else [])
+        return html_table(headers, body, numeric=[1, 2, 4])
     body = []
     for group, key, label in rows:
         cells = [label]
@@ -326,10 +342,11 @@ def outcomes_section(runs: Sequence[ScenarioRun], yardstick: str) -> Section:
     seen = set().union(*(run.summary.get("event_within_horizon", {}) for run in runs))
     events = [e for e in EVENT_LABELS if e in seen] + sorted(seen - set(EVENT_LABELS))
     horizon = runs[0].summary["horizon_days"]
+    end = horizon_end(runs[0].summary) if len(runs) == 1 else None
     html = (_proportion_table(runs, rows, yardstick, "outcome at the horizon")
-            + Markup(f"<h3>Events at least once within {horizon:g} days</h3>")
+            + Markup(f"<h3>Events at least once within {horizon:g} days{f' (to {end})' if end else ''}</h3>")
             + _proportion_table(runs, [("event_within_horizon", e, EVENT_LABELS.get(e, e.replace("_", " "))) for e in events],
-                                yardstick, "event"))
+                                yardstick, "event", first_days=True))
     note = ("Each run ends in exactly one class, the most severe rung it reached; de-escalation needs a ceasefire "
             "holding and both crossings open at the horizon. Intervals are 95 % Wilson intervals (Monte Carlo error).")
     return Section("outcomes", "Outcomes", html, note=note)

@@ -30,7 +30,7 @@ import yaml
 
 from sim import analysis, io, wep
 from sim.config import RunConfig, compose_run_config, run_config_from_mapping
-from sim.start import start_record
+from sim.start import calendar_date, start_record
 from sim.errors import ResultsError
 from sim.model import OUTCOME_CLASSES
 from sim.records import FIRST_EVENTS, METRIC_COLUMNS, schema
@@ -133,6 +133,12 @@ def summary_from_stats(stats: BatchStats, config: RunConfig, quantiles: dict, *,
         half = float(scipy_stats.t.ppf(0.975, count - 1)) * std / np.sqrt(count) if count > 1 else float("nan")
         summary["metrics"][name] = {"mean": mean, "p05": p05, "p50": p50, "p95": p95,
                                     "ci95_mean": [mean - half, mean + half], "n": count, "std": std}
+        if config.start.date is not None and name.startswith("first_"):  # the calendar days of those days
+            summary["metrics"][name].update({
+                f"{q}_date": None if day is None else calendar_date(config.start, day).isoformat()
+                for q, day in (("p05", p05), ("p50", p50), ("p95", p95))})
+    if config.start.date is not None:
+        summary["horizon_end_date"] = (config.start.date + _dt.timedelta(days=config.horizon_days)).isoformat()
     return summary
 
 

@@ -428,3 +428,15 @@ def test_key_judgements_name_the_calendar_end_when_the_run_has_a_start_date():
     undated = key_judgements({**summary, "start_date": None})
     assert all("2026" not in s for s in undated)
     assert any("incursion or worse within 365 days." in s for s in undated)
+
+
+def test_event_table_of_a_dated_run_gives_the_median_first_day_and_its_date():
+    summary = _summary(COUNTS_A)
+    summary["metrics"]["first_strike_day"] = {"mean": 40.0, "p05": 2.0, "p50": 36.6, "p95": 200.0}
+    dated = {**summary, "start_date": "2025-10-13",
+             "metrics": {"first_strike_day": {**summary["metrics"]["first_strike_day"], "p50_date": "2025-11-18"}}}
+    html = str(outcomes_section([ScenarioRun(Path("/nowhere"), "a", dated, {"files": {}})], "icd203").html)
+    assert "Events at least once within 365 days (to 2026-10-13)" in html
+    assert "median first day, when it happens" in html and "day 36.6 (2025-11-18)" in html
+    undated = str(outcomes_section([ScenarioRun(Path("/nowhere"), "a", summary, {"files": {}})], "icd203").html)
+    assert "day 36.6<" in undated and "(to " not in undated

@@ -10,6 +10,7 @@ their tolerance from the standard error (K_SE of them) against a closed form.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import math
 
@@ -259,6 +260,44 @@ def test_summary_and_manifest_record_the_start_date_and_state(tmp_path):
     assert summary["start_date"] == "2025-10-13"
     assert summary["start"]["rung"] == "border_clashes" and summary["start"]["mediation"]["mediator"] == "qatar"
     assert manifest["start"] == summary["start"]
+    # outputs carry calendar dates: the horizon's end, and the day each first-event quantile falls on
+    assert summary["horizon_end_date"] == "2025-11-12"
+    clash = summary["metrics"]["first_clash_day"]
+    for q in ("p05", "p50", "p95"):
+        day = dt.date(2025, 10, 13) + dt.timedelta(days=math.floor(clash[q]))
+        assert clash[f"{q}_date"] == day.isoformat()
+    assert "p50_date" not in summary["metrics"]["attacks"]
+
+
+def test_an_undated_run_has_no_calendar_dates(tmp_path):
+    folder = tmp_path / "runs"
+    sim.run("baseline", overrides=["engine=fast", "n_runs=20", "horizon_days=30", "plots=false"], output_dir=folder)
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["start_date"] is None and "horizon_end_date" not in summary
+    assert "p50_date" not in summary["metrics"]["first_clash_day"]
+
+
+def test_time_axes_name_calendar_months_when_the_run_has_a_start_date():
+    from matplotlib.figure import Figure
+
+    from sim.plotting import calendar_axis
+
+    ax = Figure().add_subplot()
+    ax.set_xlim(0, 365)
+    calendar_axis(ax, "2025-10-13", 365)
+    top = ax.child_axes[0] if ax.child_axes else None
+    assert top is not None
+    ticks = list(top.get_xticks())
+    labels = [label.get_text() for label in top.get_xticklabels()]
+    assert ticks[:3] == [19, 49, 80]                      # 1 Nov, 1 Dec, 1 Jan: days after 13 Oct
+    assert labels[:4] == ["Nov 2025", "Dec", "Jan 2026", "Feb"] and len(labels) == 12
+    assert "day 0 = 2025-10-13" in top.get_xlabel()
+    long = Figure().add_subplot()
+    calendar_axis(long, "2025-01-01", 3 * 365)            # 37 month starts: every 4th shown
+    assert len(long.child_axes[0].get_xticks()) == 10
+    undated = Figure().add_subplot()
+    calendar_axis(undated, None, 365)
+    assert not undated.child_axes
 
 
 # ---------------------------------------------------------------- the engines agree in law
