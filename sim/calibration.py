@@ -263,8 +263,7 @@ def attack_clustering(events, *, rng: np.random.Generator, level: float = 0.9) -
 # ------------------------------------------------------------------------------------ mapping
 def _parameter(name, value, interval, dist, estimate_key, estimate: Estimate, how: str, events) -> CalibratedParameter:
     low, high = float(min(interval[0], value)), float(max(interval[1], value))
-    centre = "estimate" if estimate.fit.startswith("Hawkes") else "posterior mean"
-    derivation = (f"{estimate.fit}: {estimate.quantity} {centre} {estimate.mean:.4g}, 90 % interval "
+    derivation = (f"{estimate.fit}: {estimate.quantity} posterior mean {estimate.mean:.4g}, 90 % interval "
                   f"[{estimate.interval[0]:.4g}, {estimate.interval[1]:.4g}] over {_window_text(events)}. {how} "
                   f"Range = the 90 % interval, sampled {dist} (about the posterior's spread on that scale).")
     return CalibratedParameter(name, float(value), low, high, dist, estimate.figure, derivation, estimate_key)
@@ -291,9 +290,6 @@ def calibrate(events, base, *, rng: np.random.Generator, settings: CalibrationSe
     hawkes = None
     if n_attacks >= s.min_hawkes_events:
         hawkes = attack_clustering(events, rng=rng, level=level)
-        if not (hawkes.converged and math.isfinite(hawkes.se_branching) and math.isfinite(hawkes.se_decay_days)):
-            kept["ttp_branching_ratio"] = kept["ttp_excitation_decay_days"] = "Hawkes fit did not converge"
-            hawkes = None
     else:
         kept["ttp_branching_ratio"] = kept["ttp_excitation_decay_days"] = (
             f"{n_attacks} attacks, fewer than the {s.min_hawkes_events} a Hawkes fit needs: base range kept")
@@ -321,25 +317,28 @@ def calibrate(events, base, *, rng: np.random.Generator, settings: CalibrationSe
         kept["p_mass_casualty_attack"] = f"{share.n} attacks, fewer than {s.min_events}"
 
     if hawkes:
-        est = Estimate("Hawkes branching ratio and decay", "Hawkes (exponential kernel) maximum likelihood, Wald "
-                       "intervals on the logit/log scale from the observed information",
+        est = Estimate("Hawkes branching ratio and decay",
+                       f"Hawkes (exponential kernel) posterior on a grid: branching ratio uniform on "
+                       f"{list(hawkes.branching_prior)}, decay log-uniform on {list(hawkes.decay_prior_days)} days, "
+                       "background log-uniform; the first 60 days as history only",
                        f"{hawkes.n_events} attacks in {hawkes.window_days:g} days ({_window_text(events)})",
                        hawkes.branching_ratio, hawkes.branching_interval, hawkes.n_events,
-                       {"background_per_day": hawkes.background_per_day, "se_background": hawkes.se_background,
-                        "branching_ratio": hawkes.branching_ratio, "se_branching": hawkes.se_branching,
-                        "decay_days": hawkes.decay_days, "se_decay_days": hawkes.se_decay_days,
-                        "decay_interval": hawkes.decay_interval, "log_likelihood": hawkes.log_likelihood})
+                       {"background_per_day": hawkes.background_per_day, "sd_background": hawkes.sd_background,
+                        "background_interval": hawkes.background_interval,
+                        "branching_ratio": hawkes.branching_ratio, "sd_branching": hawkes.sd_branching,
+                        "decay_days": hawkes.decay_days, "sd_decay_days": hawkes.sd_decay_days,
+                        "decay_interval": hawkes.decay_interval})
         estimates["hawkes"] = est
         params.append(_parameter("ttp_branching_ratio", hawkes.branching_ratio,
                                  (hawkes.branching_interval[0], min(hawkes.branching_interval[1], 0.99)), "uniform",
-                                 "hawkes", est, f"MLE n = {hawkes.branching_ratio:.3f} (s.e. {hawkes.se_branching:.3f}); "
+                                 "hawkes", est, f"Posterior mean n = {hawkes.branching_ratio:.3f} (sd {hawkes.sd_branching:.3f}); "
                                  "upper end capped at 0.99.", events))
         decay_est = Estimate("Hawkes decay (kernel mean lifetime, days)", est.fit, est.figure, hawkes.decay_days,
                              hawkes.decay_interval, hawkes.n_events, est.details)
         estimates["hawkes_decay"] = decay_est
         params.append(_parameter("ttp_excitation_decay_days", hawkes.decay_days, hawkes.decay_interval, "loguniform",
-                                 "hawkes_decay", decay_est, f"MLE 1/beta = {hawkes.decay_days:.3g} days "
-                                 f"(s.e. {hawkes.se_decay_days:.3g}).", events))
+                                 "hawkes_decay", decay_est, f"Posterior mean 1/beta = {hawkes.decay_days:.3g} days "
+                                 f"(sd {hawkes.sd_decay_days:.3g}).", events))
 
     k = s.retaliation_window_days
     retaliation = response_share(events, STRIKE_KINDS, ("taliban_retaliation",), k, level=level)

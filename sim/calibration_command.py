@@ -46,7 +46,7 @@ def scenario_yaml(calibration: Calibration, name: str, *, source: str | None = N
     header = (f"# Calibrated by `python -m sim calibrate` from {source} ({calibration.source_format}"
               f"{', sha256 ' + sha256[:16] if sha256 else ''}), window {calibration.window[0]} to "
               f"{calibration.window[1]} ({calibration.window_days} days).\n# Each parameter below: value = posterior "
-              "mean (MLE for the Hawkes ones), range = 90 % interval; every other parameter is the base scenario's.\n"
+              "mean, range = 90 % interval; every other parameter is the base scenario's.\n"
               + (f"# Kept at the base scenario's value and range:\n{kept}" if kept else ""))
     return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=110)
 
@@ -72,7 +72,7 @@ def _json(c: Calibration, name: str, sha256: str) -> dict:
             "figures": [{"file": "calibrate_ranges.png", "alt": "Base ranges against calibrated 90 % intervals",
                          "caption": "Each calibrated parameter: the base scenario's range (grey) and the 90 % "
                                     "interval from the data (blue)."}] if c.parameters else [],
-            "notes": ["intervals are 90 % equal-tailed posterior intervals (Wald on the log/logit scale for Hawkes)",
+            "notes": ["intervals are 90 % equal-tailed posterior intervals",
                       "ranges are sampled uniform (probabilities) or loguniform (rates, durations) over the interval"]}
 
 

@@ -1,4 +1,4 @@
-"""The estimators behind calibration: conjugate posteriors, censored exponential fits, a Hawkes fit.
+"""The estimators behind calibration: conjugate posteriors, censored exponential fits, a Hawkes posterior.
 
 Each returns a small frozen dataclass. Priors are weak and stated: Jeffreys' prior for a Poisson
 rate (Gamma(1/2, 0)), a binomial share (Beta(1/2, 1/2)) and an exponential rate (Gamma(0, 0),
@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import stats
 
 __all__ = ["GammaPosterior", "BetaPosterior", "DurationFit", "HawkesFit", "gamma_poisson", "beta_binomial",
            "censored_exponential", "hawkes_log_likelihood", "fit_hawkes", "simulate_hawkes"]
@@ -153,121 +153,178 @@ def censored_exponential(durations, ended, *, prior: tuple[float, float] = EXPON
 
 
 # ------------------------------------------------------------------------------------ Hawkes
-def _hawkes_terms(times: list, beta: float) -> tuple[np.ndarray, np.ndarray]:
-    """A_i = sum_{j<i} exp(-beta (t_i - t_j)) and its derivative in beta, by the O(N) recursion."""
-    a_values, b_values = [0.0] * len(times), [0.0] * len(times)
-    a = b = 0.0
+def _hawkes_terms(times: list, beta: float) -> np.ndarray:
+    """A_i = sum_{j<i} exp(-beta (t_i - t_j)), by the O(N) recursion A_i = e^(-beta gap) (1 + A_(i-1))."""
+    values = [0.0] * len(times)
+    a = 0.0
     exp = math.exp
     for i in range(1, len(times)):
-        gap = times[i] - times[i - 1]
-        decay = exp(-beta * gap)
-        a, b = decay * (1.0 + a), decay * (b - gap * (1.0 + a))
-        a_values[i], b_values[i] = a, b
-    return np.asarray(a_values), np.asarray(b_values)
-
-
-def _hawkes_value_and_gradient(theta: np.ndarray, times: list, window: float) -> tuple[float, np.ndarray]:
-    """Log-likelihood and its gradient in theta = (log mu, logit n, log beta); kernel n beta e^(-beta t)."""
-    mu, n, beta = math.exp(theta[0]), special.expit(theta[1]), math.exp(theta[2])
-    a, b = _hawkes_terms(times, beta)
-    t = np.asarray(times)
-    intensity = mu + n * beta * a
-    remaining = window - t
-    tail = np.exp(-beta * remaining)
-    loglik = float(np.sum(np.log(intensity)) - mu * window - n * np.sum(1.0 - tail))
-    d_mu = np.sum(1.0 / intensity) - window
-    d_n = np.sum(beta * a / intensity) - np.sum(1.0 - tail)
-    d_beta = np.sum(n * (a + beta * b) / intensity) - n * np.sum(remaining * tail)
-    return loglik, np.array([mu * d_mu, n * (1.0 - n) * d_n, beta * d_beta])
+        a = exp(-beta * (times[i] - times[i - 1])) * (1.0 + a)
+        values[i] = a
+    return np.asarray(values)
 
 
 def hawkes_log_likelihood(times, window: float, background: float, branching: float, decay_days: float) -> float:
     """Log-likelihood of event times on [0, window] under a Hawkes process with kernel
-    (branching / decay_days) exp(-t / decay_days) and constant background rate.
+    (branching / decay_days) exp(-t / decay_days), constant background rate and no events before 0.
 
     >>> round(hawkes_log_likelihood([1.0, 2.0], 10.0, 0.2, 0.0, 5.0), 4)   # Poisson: 2 log 0.2 - 2
     -5.2189
     """
-    theta = np.array([math.log(background), special.logit(branching) if branching > 0 else -745.0,
-                      -math.log(decay_days)])
-    return _hawkes_value_and_gradient(theta, sorted(float(x) for x in times), float(window))[0]
+    t = np.sort(np.asarray(times, dtype=float))
+    beta = 1.0 / decay_days
+    a = _hawkes_terms(list(t), beta)
+    intensity = background + branching * beta * a
+    return float(np.sum(np.log(intensity)) - background * window
+                 - branching * np.sum(1.0 - np.exp(-beta * (window - t))))
+
+
+#: Default priors of the Hawkes fit: branching ratio uniform, decay (days) log-uniform.
+HAWKES_BRANCHING_PRIOR = (0.0, 0.95)
+HAWKES_DECAY_PRIOR_DAYS = (1.0, 120.0)
 
 
 @dataclass(frozen=True)
 class HawkesFit:
-    """Maximum-likelihood Hawkes fit with Wald intervals on the log / logit scale (from the observed
-    Fisher information), mapped back: background per day, branching ratio n, decay (kernel mean
-    lifetime) in days. ``se_*`` are delta-method standard errors on the natural scale."""
+    """Posterior of an exponential-kernel Hawkes process: background rate per day, branching ratio
+    n, decay (kernel mean lifetime) in days -- posterior means, standard deviations and
+    equal-tailed intervals at ``level``, with the priors they rest on."""
 
     n_events: int
     window_days: float
     background_per_day: float
     branching_ratio: float
     decay_days: float
-    se_background: float
-    se_branching: float
-    se_decay_days: float
+    sd_background: float
+    sd_branching: float
+    sd_decay_days: float
     background_interval: tuple[float, float]
     branching_interval: tuple[float, float]
     decay_interval: tuple[float, float]
-    log_likelihood: float
     level: float
-    converged: bool
+    branching_prior: tuple[float, float]
+    decay_prior_days: tuple[float, float]
 
     @property
     def long_run_rate_per_day(self) -> float:
-        """Stationary event rate background / (1 - n)."""
+        """Stationary event rate background / (1 - n), at the posterior means."""
         return self.background_per_day / (1.0 - self.branching_ratio)
 
 
-def fit_hawkes(times, window: float, *, level: float = 0.9) -> HawkesFit:
-    """Fit an exponential-kernel Hawkes process to event times on [0, window] by maximum likelihood.
+def _weighted_summary(values: np.ndarray, weights: np.ndarray, widths: np.ndarray, level: float):
+    """Mean, sd and equal-tailed interval of a distribution given on grid cells (centre, mass,
+    width): the CDF runs linearly across each cell."""
+    order = np.argsort(values)
+    values, weights, widths = values[order], weights[order], widths[order]
+    weights = weights / weights.sum()
+    mean = float(np.sum(weights * values))
+    sd = float(math.sqrt(max(np.sum(weights * (values - mean) ** 2), 0.0)))
+    edges = np.concatenate([values - widths / 2, values[-1:] + widths[-1:] / 2])
+    cdf = np.concatenate([[0.0], np.cumsum(weights)])
+    lo, hi = (float(np.interp(q, cdf, edges)) for q in _tails(level))
+    return mean, sd, (lo, hi)
 
-    Optimised (BFGS, analytic gradient) on theta = (log mu, logit n, log beta) from two starting decays (the likelihood can
-    have a second mode in the decay); the covariance is the inverse of the observed information
-    (central differences of the analytic gradient). Measured coverage of the 90 % Wald intervals
-    (200 fits, n = 0.4): nominal when the decay is ~1/365 of the window (~600 events); with the decay
-    3/365 of it the decay interval covers ~76 %, and with 14 days over 1-2 years the background
-    ~56-67 % and the decay ~69-83 % (the branching ratio ~90 % throughout): read them as too narrow there.
+
+def fit_hawkes(times, window: float, *, level: float = 0.9,
+               branching_prior: tuple[float, float] = HAWKES_BRANCHING_PRIOR,
+               decay_prior_days: tuple[float, float] = HAWKES_DECAY_PRIOR_DAYS,
+               background_prior: tuple[float, float] | None = None, history_days: float | None = None,
+               grid: tuple[int, int] = (40, 36)) -> HawkesFit:
+    """Posterior of an exponential-kernel Hawkes process from event times on [0, window].
+
+    Priors: branching ratio uniform on ``branching_prior``, decay log-uniform on ``decay_prior_days``,
+    background log-uniform (on ``background_prior`` when given, else unbounded). The posterior is
+    computed on a grid of ``grid`` = (branching, decay) cells; within each cell the background is
+    integrated out numerically on 25 points spanning +/- 6 standard deviations around its
+    conditional maximum. Why not maximum likelihood: with excitation spread over weeks (a decay of
+    14 days, n = 0.4, a year or three of attacks) the likelihood is nearly flat in the decay and
+    the MLE runs to the edges, and Wald intervals covered the truth in only 43-75 % of simulated
+    data sets at a nominal 90 %; the posterior's intervals have their nominal coverage whatever the
+    truth, when the truth is drawn from the prior (the test checks exactly that).
+
+    The record starts in the middle of a process with a past: the first ``history_days`` (default
+    60, at most a quarter of the window) serve only as history -- their events excite the later
+    ones, but the likelihood is that of the events after them, given them. Ignoring the past
+    instead (a likelihood from an empty start) read the past's clusters as background: 57 % and
+    60 % coverage of the background and n at a nominal 90 % (one year, n = 0.4, decay 14 days).
+
+    >>> times = simulate_hawkes(1.0, 0.5, 2.0, 400.0, rng=np.random.default_rng(4), burn_in=0.0)
+    >>> fit = fit_hawkes(times, 400.0)
+    >>> fit.branching_interval[0] < 0.5 < fit.branching_interval[1], fit.decay_interval[0] < 2.0 < fit.decay_interval[1]
+    (True, True)
     """
-    times = sorted(float(x) for x in times)
-    count = len(times)
+    times = np.sort(np.asarray(times, dtype=float))
+    count = times.size
     if count < 2 or not window > 0 or times[0] < 0 or times[-1] > window:
         raise ValueError(f"need at least 2 event times inside [0, {window}]")
-    objective = lambda theta: tuple(-v for v in _hawkes_value_and_gradient(theta, times, window))  # noqa: E731
-    gap = window / count
-    best = None
-    for start_decay in (5.0 * gap, window / 20.0):
-        start = np.array([math.log(0.5 * count / window), 0.0, -math.log(start_decay)])
-        found = optimize.minimize(objective, start, jac=True, method="BFGS")
-        if best is None or found.fun < best.fun:
-            best = found
-    theta = best.x
-    step = 1e-4
-    hessian = np.empty((3, 3))
-    for k in range(3):
-        shift = np.zeros(3)
-        shift[k] = step
-        hessian[k] = (objective(theta + shift)[1] - objective(theta - shift)[1]) / (2 * step)
-    hessian = (hessian + hessian.T) / 2
-    try:
-        covariance = np.linalg.inv(hessian)
-        se = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
-        if not np.all(np.isfinite(se)) or np.any(np.diag(covariance) < 0):
-            raise np.linalg.LinAlgError
-    except np.linalg.LinAlgError:
-        se = np.full(3, np.inf)
-    z = float(stats.norm.ppf(_tails(level)[1]))
-    mu, n, beta = math.exp(theta[0]), float(special.expit(theta[1])), math.exp(theta[2])
-    with np.errstate(over="ignore"):
-        lo, hi = np.exp(theta - z * se), np.exp(theta + z * se)       # log mu, logit n (as odds), log beta
-    odds = lambda v: float(v / (1.0 + v)) if np.isfinite(v) else 1.0  # noqa: E731
+    (n_lo, n_hi), (d_lo, d_hi) = branching_prior, decay_prior_days
+    if not (0.0 <= n_lo < n_hi < 1.0 and 0.0 < d_lo < d_hi):
+        raise ValueError("priors: need 0 <= branching low < high < 1 and 0 < decay low < high")
+    n_step = (n_hi - n_lo) / grid[0]
+    branching = n_lo + n_step * (np.arange(grid[0]) + 0.5)
+    log_step = math.log(d_hi / d_lo) / grid[1]
+    decays = d_lo * np.exp(log_step * (np.arange(grid[1]) + 0.5))
+    history = min(60.0, window / 4.0) if history_days is None else float(history_days)
+    if not 0.0 <= history < window:
+        raise ValueError(f"history_days must lie in [0, {window})")
+    scored = times >= history           # the events whose likelihood counts (the rest: history)
+    if scored.sum() < 2:
+        raise ValueError(f"need at least 2 event times after the first {history:g} days")
+    span = window - history
+    z = np.linspace(-6.0, 6.0, 25)
+    log_mass = np.empty((grid[0], grid[1]))
+    background = np.empty((grid[0], grid[1], z.size))
+    background_weight = np.empty_like(background)
+    listed = list(times)
+    for j, decay in enumerate(decays):
+        beta = 1.0 / decay
+        a = _hawkes_terms(listed, beta)[scored]
+        excitation = (branching * beta)[:, None] * a[None, :]              # (branching, scored events)
+        # each event's kernel mass inside [history, window]
+        inside = np.exp(-beta * np.maximum(history - times, 0.0)) - np.exp(-beta * (window - times))
+        compensator = branching * np.sum(inside)
+        mu = np.maximum(scored.sum() * (1.0 - branching) / span, 1e-12)  # Newton on the score in mu
+        for _ in range(30):
+            inverse = 1.0 / (mu[:, None] + excitation)
+            score, slope = inverse.sum(1) - span, -(inverse ** 2).sum(1)
+            mu = np.maximum(mu - score / slope, mu / 10.0)
+        inverse = 1.0 / (mu[:, None] + excitation)
+        sd_log = 1.0 / (mu * np.sqrt((inverse ** 2).sum(1)))              # curvature in log mu
+        log_mu = np.log(mu)[:, None] + sd_log[:, None] * z[None, :]        # (branching, points)
+        values = np.exp(log_mu)
+        loglik = np.log(values[:, :, None] + excitation[:, None, :]).sum(2) - values * span - compensator[:, None]
+        if background_prior is not None:
+            loglik = np.where((values >= background_prior[0]) & (values <= background_prior[1]), loglik, -np.inf)
+        peak = np.max(loglik, axis=1, keepdims=True)
+        peak = np.where(np.isfinite(peak), peak, 0.0)
+        weight = np.exp(loglik - peak)
+        # flat prior in log mu: the cell's mass is the integral over log mu (trapezoid rule)
+        mass = np.trapezoid(weight, log_mu, axis=1)
+        with np.errstate(divide="ignore"):
+            log_mass[:, j] = np.log(mass) + peak[:, 0]
+        background[:, j] = values
+        background_weight[:, j] = weight / np.where(mass > 0, mass, 1.0)[:, None] * np.gradient(log_mu, axis=1)
+    if not np.isfinite(log_mass).any():
+        raise ValueError("the data have no likelihood under the priors given")
+    posterior = np.exp(log_mass - np.max(log_mass[np.isfinite(log_mass)]))
+    posterior /= posterior.sum()
+    n_mean, n_sd, n_interval = _weighted_summary(branching, posterior.sum(1), np.full(grid[0], n_step), level)
+    log_d = np.log(decays)
+    ld_mean, _, (ld_lo, ld_hi) = _weighted_summary(log_d, posterior.sum(0), np.full(grid[1], log_step), level)
+    d_weights = posterior.sum(0)
+    d_mean = float(np.sum(d_weights * decays))
+    d_sd = float(math.sqrt(max(np.sum(d_weights * (decays - d_mean) ** 2), 0.0)))
+    cells = (posterior[:, :, None] * background_weight).ravel()
+    values = background.ravel()
+    widths = (np.gradient(np.log(background), axis=2) * background).ravel()   # d mu = mu d log mu
+    keep = cells > 0
+    mu_mean, mu_sd, mu_interval = _weighted_summary(values[keep], cells[keep], np.abs(widths[keep]), level)
     return HawkesFit(
-        n_events=count, window_days=float(window), background_per_day=mu, branching_ratio=n, decay_days=1.0 / beta,
-        se_background=float(mu * se[0]), se_branching=float(n * (1 - n) * se[1]), se_decay_days=float(se[2] / beta),
-        background_interval=(float(lo[0]), float(hi[0])), branching_interval=(odds(lo[1]), odds(hi[1])),
-        decay_interval=(float(1.0 / hi[2]), float(1.0 / lo[2]) if lo[2] > 0 else math.inf),
-        log_likelihood=-float(best.fun), level=level, converged=bool(best.success))
+        n_events=int(count), window_days=float(window), background_per_day=mu_mean, branching_ratio=n_mean,
+        decay_days=d_mean, sd_background=mu_sd, sd_branching=n_sd, sd_decay_days=d_sd,
+        background_interval=mu_interval, branching_interval=n_interval,
+        decay_interval=(float(math.exp(ld_lo)), float(math.exp(ld_hi))), level=level,
+        branching_prior=(float(n_lo), float(n_hi)), decay_prior_days=(float(d_lo), float(d_hi)))
 
 
 def simulate_hawkes(background_per_day: float, branching_ratio: float, decay_days: float, window: float, *,
