@@ -378,7 +378,10 @@ def calibrate(events, base, *, rng: np.random.Generator, settings: CalibrationSe
 
 
 def _duration_estimate(quantity: str, durations, ended, events, level: float) -> Estimate | None:
-    if int(np.sum(ended)) < 2:                       # Jeffreys Gamma(0, 0): the mean needs 2 ended spells
+    """The censored-exponential estimate, or None: the mean needs 2 ended spells (Jeffreys'
+    Gamma(0, 0)) and some exposure (dates have day resolution: spells ended the day they began
+    count 0 days; summed over spells the whole days are unbiased for the time, unless all are 0)."""
+    if int(np.sum(ended)) < 2 or float(np.sum(durations)) <= 0.0:
         return None
     fit = fits.censored_exponential(durations, ended)
     return Estimate(quantity, "censored exponential, Jeffreys prior on the rate (1/rate); rate posterior "

@@ -248,3 +248,88 @@ def test_command_bad_file_is_one_line_and_leaves_nothing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
     assert not out.exists()
+
+
+# ------------------------------------------------------------------ the model's own events, recovered
+_MODEL_KINDS = {"attack": "ttp_attack", "mass_casualty_attack": "mass_casualty_attack", "retaliation": "taliban_retaliation",
+                "clash": "border_clash", "seizure": "seizure", "closure": "closure",
+                "partial_reopening": "partial_reopening", "trade_reopening": "trade_reopening", "ceasefire": "ceasefire",
+                "ceasefire_collapse": "ceasefire_collapse", "mediation_offer": "mediation_offer",
+                "attack_on_chinese_nationals": "attack_on_chinese_nationals", "incursion": "incursion"}
+
+
+def _model_events(log, days: int) -> MappedEvents:
+    """A run's event log as the dated event table an ACLED export would give (day resolution)."""
+    start = np.datetime64("2025-01-01")
+    rows = []
+    for time, kind, detail in log:
+        if kind == "strike":
+            kind = "decapitation_strike" if detail.get("decapitation") else "cross_border_strike"
+        elif kind in _MODEL_KINDS:
+            kind = _MODEL_KINDS[kind]
+        else:
+            continue  # rung moves, calm: not events an export records
+        rows.append((start + int(np.floor(time)), kind, int(detail.get("deaths") or 0), detail.get("crossing", "")))
+    return MappedEvents(np.array([r[0] for r in rows], "datetime64[D]"), np.array([r[1] for r in rows]),
+                        np.array([r[2] for r in rows], np.int64), np.array([r[3] for r in rows]),
+                        np.arange(2, len(rows) + 2), "model", "acled", (start, start + days - 1), {})
+
+
+def _model_logs(scenario, runs: int, days: int, seed: int):
+    from sim.engines.simpy_engine import simulate_run
+
+    values = scenario.point_values()
+    return [simulate_run(scenario, values, np.random.default_rng([seed, k]), horizon_days=days, keep_log=True).events
+            for k in range(runs)]
+
+
+@pytest.mark.slow
+def test_the_models_own_attacks_give_back_its_attack_rate_and_mass_casualty_share(make_scenario):
+    """Known answer from the model itself: 200 one-year runs of the reference (SimPy) engine with
+    TTP attacks, their self-excitation and mass casualties on, each run's events dated to the day
+    and calibrated as an export would be. The attack-rate interval (counts tempered by the true
+    Hawkes dispersion 1/(1-n)^2) and the mass-casualty share's interval cover the parameters the
+    runs were made with at 90 % +/- 4 SE."""
+    scenario = make_scenario(on=["ttp_attacks", "self_excitation", "mass_casualty_attacks"])
+    values = scenario.point_values()
+    rate, share = values["ttp_attacks_per_year"] / 365.0, values["p_mass_casualty_attack"]
+    dispersion = 1.0 / (1.0 - values["ttp_branching_ratio"]) ** 2
+    rate_hits, share_hits = [], []
+    for log in _model_logs(scenario, 200, 365, seed=61):
+        events = _model_events(log, 365)
+        lo, hi = cal.attack_rate(events, dispersion=dispersion).interval
+        rate_hits.append(lo <= rate <= hi)
+        lo, hi = cal.mass_casualty_share(events).interval
+        share_hits.append(lo <= share <= hi)
+    _coverage_ok(np.asarray(rate_hits))
+    _coverage_ok(np.asarray(share_hits))
+
+
+@pytest.mark.slow
+def test_the_models_own_closures_give_back_its_reopening_delays(make_scenario):
+    """Known answer from the model itself: clashes shut the crossings, which reopen in two
+    exponential stages; from 300 one-year runs' dated closures and reopenings (day resolution,
+    censored at the year's end), the censored-exponential intervals of both stage means cover the
+    parameters at 90 % +/- 4 SE."""
+    scenario = make_scenario(on=["spontaneous_clashes", "crossings"])
+    values = scenario.point_values()
+    truth = {"closed": values["closure_days_to_partial_reopening"], "partial": values["partial_days_to_trade_reopening"]}
+    hits = {stage: [] for stage in truth}
+    for log in _model_logs(scenario, 300, 365, seed=62):
+        events = _model_events(log, 365)
+        stages = cal.crossing_stages(events)
+        for stage, mean in truth.items():
+            estimate = cal._duration_estimate(stage, *stages[stage], events, LEVEL)  # as calibrate() does
+            if estimate is not None:
+                hits[stage].append(estimate.interval[0] <= mean <= estimate.interval[1])
+    for stage, found in hits.items():
+        assert len(found) >= 250, stage
+        _coverage_ok(np.asarray(found))
+
+
+def test_spells_ended_the_day_they_began_do_not_break_a_duration_estimate():
+    events = _events([("2025-03-01", "closure", "torkham"), ("2025-03-01", "trade_reopening", "torkham"),
+                      ("2025-06-01", "closure", "torkham"), ("2025-06-01", "trade_reopening", "torkham")])
+    durations, ended = cal.crossing_stages(events)["shut"]
+    assert durations.tolist() == [0.0, 0.0] and ended.all()
+    assert cal._duration_estimate("days shut", durations, ended, events, LEVEL) is None  # no exposure: no estimate
