@@ -320,7 +320,7 @@ def calibrate(events, base, *, rng: np.random.Generator, settings: CalibrationSe
         est = Estimate("Hawkes branching ratio and decay",
                        f"Hawkes (exponential kernel) posterior on a grid: branching ratio uniform on "
                        f"{list(hawkes.branching_prior)}, decay log-uniform on {list(hawkes.decay_prior_days)} days, "
-                       "background log-uniform; the first 60 days as history only",
+                       f"background log-uniform; the first {hawkes.history_days:g} days as history only",
                        f"{hawkes.n_events} attacks in {hawkes.window_days:g} days ({_window_text(events)})",
                        hawkes.branching_ratio, hawkes.branching_interval, hawkes.n_events,
                        {"background_per_day": hawkes.background_per_day, "sd_background": hawkes.sd_background,

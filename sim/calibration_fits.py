@@ -204,6 +204,7 @@ class HawkesFit:
     level: float
     branching_prior: tuple[float, float]
     decay_prior_days: tuple[float, float]
+    history_days: float       # the record's first days, used only as history
 
     @property
     def long_run_rate_per_day(self) -> float:
@@ -324,7 +325,8 @@ def fit_hawkes(times, window: float, *, level: float = 0.9,
         decay_days=d_mean, sd_background=mu_sd, sd_branching=n_sd, sd_decay_days=d_sd,
         background_interval=mu_interval, branching_interval=n_interval,
         decay_interval=(float(math.exp(ld_lo)), float(math.exp(ld_hi))), level=level,
-        branching_prior=(float(n_lo), float(n_hi)), decay_prior_days=(float(d_lo), float(d_hi)))
+        branching_prior=(float(n_lo), float(n_hi)), decay_prior_days=(float(d_lo), float(d_hi)),
+        history_days=history)
 
 
 def simulate_hawkes(background_per_day: float, branching_ratio: float, decay_days: float, window: float, *,
