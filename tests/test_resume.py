@@ -19,10 +19,17 @@ ARGS = ["experiment=smoke", "n_runs=480", "chunk_size=20", "horizon_days=365", "
         "seed=31"]
 
 
+def _default_sigint() -> None:
+    # a job started in the background without job control inherits SIGINT ignored, and Python
+    # then installs no KeyboardInterrupt handler: give the child the default disposition back
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(folder: Path) -> subprocess.Popen:
     env = {**os.environ, "CI": "true"}
     return subprocess.Popen([sys.executable, "-m", "sim", *ARGS, f"hydra.run.dir={folder}"], env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=_default_sigint)
 
 
 def wait_for_chunks(folder: Path, count: int, timeout: float = 120.0) -> None:
