@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, MultipleLocator, NullFormatter, PercentFormatter
 
 from sim import analysis, wep
+from sim.estimative import YARDSTICK_NAMES
 from sim.io import atomic_write_bytes
 from sim.model import OUTCOME_CLASSES, RUNGS
 
@@ -57,7 +58,6 @@ DPI = 110
 STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
          "axes.spines.top": False, "axes.spines.right": False, "svg.hashsalt": "escalation-sim"}
 _BAND_TINTS = ("#E4E4E4", "#F2F2F2")
-_YARDSTICK_NAMES = {"icd203": "ICD 203", "phia": "PHIA"}
 
 
 def percent_formatter(decimals: int | None = 0) -> PercentFormatter:
@@ -180,7 +180,7 @@ def outcome_probabilities(summary: Mapping) -> Figure:
         ax.set_title(figure_title("Outcome at the horizon", summary.get("scenario"), summary["n_runs"],
                              summary["horizon_days"]))
         cum = summary["cumulative"]["incursion_or_worse"]
-        yardstick = _YARDSTICK_NAMES.get(str(summary["yardstick"]).lower(), summary["yardstick"])
+        yardstick = YARDSTICK_NAMES.get(str(summary["yardstick"]).lower(), summary["yardstick"])
         ax.annotate(f"Conventional incursion or worse: {cum['words']}, 95 % CI "
                     f"{wep.format_percent(cum['ci95'][0])} – {wep.format_percent(cum['ci95'][1])}.\n"
                     f"Whiskers: 95 % Wilson CI; shading: {yardstick} probability bands.",

@@ -62,10 +62,10 @@ from sim import io
 from sim.errors import ConfigError, ResultsError
 from sim.model import OUTCOME_CLASSES, RUNGS
 from sim.report_backtest import backtest_html
-from sim.report_sections import (KEY_METRICS, METRIC_SCALE, OUTCOME_LABELS, YARDSTICK_NAMES, ScenarioRun,
-                                 Section, assumptions_section, estimative_words, figure_from_png, html_table, key_judgements,
-                                 key_judgements_section, metrics_section, outcomes_section, parameters_section,
-                                 percent_with_ci, plots_section)
+from sim.estimative import YARDSTICK_NAMES, estimative_words, percent_with_ci
+from sim.report_sections import (KEY_METRICS, METRIC_SCALE, OUTCOME_LABELS, ScenarioRun, Section, assumptions_section,
+                                 figure_from_png, html_table, key_judgements, key_judgements_section, metrics_section,
+                                 outcomes_section, parameters_section, plots_section)
 
 __all__ = ["ANALYSIS_KINDS", "AnalysisOutput", "WrittenBrief", "quantile_intervals", "load_run", "load_inputs",
            "analysis_section", "metadata_section", "bottom_line_text", "build_sections", "render_html", "write_report",

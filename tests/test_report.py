@@ -14,9 +14,9 @@ from markupsafe import escape
 
 from sim import report
 from sim.report import AnalysisOutput, analysis_section, command, load_inputs, quantile_intervals, write_report
-from sim.report_sections import (ScenarioRun, assumptions_section, estimative_sentence, estimative_words, key_judgements,
-                                 key_judgements_section, metrics_section, outcomes_section, parameters_section,
-                                 percent_with_ci)
+from sim.estimative import estimative_sentence, estimative_words, percent_with_ci
+from sim.report_sections import (ScenarioRun, assumptions_section, key_judgements, key_judgements_section,
+                                 metrics_section, outcomes_section, parameters_section)
 
 CLAUSE = "Pakistan launches a conventional incursion or worse within 365 days"
 
