@@ -155,14 +155,36 @@ def response_share(events, triggers: Sequence[str], responses: Sequence[str], wi
 
 
 def _crossing_changes(events) -> dict:
-    """Per named crossing, its state changes [(day, state)] with state closed | partial | open."""
+    """Per named crossing, its state changes [(day, state)] with state closed | partial | open.
+
+    Dates have day resolution and an export's order within a day is not the order of events, so
+    a crossing's changes on one day are put in the order in which each changes its state (a
+    closure and a reopening on the same day: shut, then reopened, whichever row came first).
+
+    >>> from sim.events import MappedEvents
+    >>> events = MappedEvents(np.array(["2025-01-05", "2025-01-05"], "datetime64[D]"),
+    ...     np.array(["trade_reopening", "closure"]), np.array([0, 0]), np.array(["torkham", "torkham"]),
+    ...     np.array([2, 3]), "x.csv", "acled", (np.datetime64("2025-01-01"), np.datetime64("2025-01-31")), {})
+    >>> _crossing_changes(events)["torkham"]
+    [(4, 'closed'), (4, 'open')]
+    """
     kinds, crossings = np.asarray(events.kinds).astype(str), np.asarray(events.crossings).astype(str)
     days = _day_index(events)
     states = {"closure": "closed", "partial_reopening": "partial", "trade_reopening": "open"}
-    changes = {c: [] for c in NAMED_CROSSINGS}
+    listed = {c: [] for c in NAMED_CROSSINGS}
     for day, kind, crossing in zip(days, kinds, crossings):
-        if kind in states and crossing in changes:
-            changes[crossing].append((int(day), states[kind]))
+        if kind in states and crossing in listed:
+            listed[crossing].append((int(day), states[kind]))
+    changes = {}
+    for crossing, found in listed.items():
+        ordered, state = [], "open"
+        for day in sorted({day for day, _ in found}):
+            waiting = [new for d, new in found if d == day]
+            while waiting:  # the first that changes the state, else the rest as they came
+                pick = next((k for k, new in enumerate(waiting) if new != state), 0)
+                state = waiting.pop(pick)
+                ordered.append((day, state))
+        changes[crossing] = ordered
     return changes
 
 

@@ -333,3 +333,13 @@ def test_spells_ended_the_day_they_began_do_not_break_a_duration_estimate():
     durations, ended = cal.crossing_stages(events)["shut"]
     assert durations.tolist() == [0.0, 0.0] and ended.all()
     assert cal._duration_estimate("days shut", durations, ended, events, LEVEL) is None  # no exposure: no estimate
+
+
+def test_a_same_day_reopening_listed_before_its_closure_still_ends_the_spell():
+    # an export's row order within a day is not the events' order: shut then reopened, in either order
+    dates = np.array(["2025-03-01", "2025-03-01", "2025-05-01", "2025-05-04"], "datetime64[D]")
+    kinds = np.array(["trade_reopening", "closure", "closure", "trade_reopening"], dtype=object)
+    events = MappedEvents(dates, kinds, np.zeros(4, np.int64), np.array(["torkham"] * 4, dtype=object),
+                          np.arange(2, 6), "x.csv", "acled", (np.datetime64("2025-01-01"), np.datetime64("2025-12-31")), {})
+    durations, ended = cal.crossing_stages(events)["shut"]
+    assert durations.tolist() == [0.0, 3.0] and ended.all()
