@@ -274,8 +274,8 @@ def fit_hawkes(times, window: float, *, level: float = 0.9,
     span = window - history
     z = np.linspace(-6.0, 6.0, 25)
     log_mass = np.empty((grid[0], grid[1]))
-    background = np.empty((grid[0], grid[1], z.size))
-    background_weight = np.empty_like(background)
+    log_background = np.empty((grid[0], grid[1], z.size))
+    background_weight = np.empty_like(log_background)
     listed = list(times)
     for j, decay in enumerate(decays):
         beta = 1.0 / decay
@@ -303,21 +303,20 @@ def fit_hawkes(times, window: float, *, level: float = 0.9,
         mass = np.trapezoid(weight, log_mu, axis=1)
         with np.errstate(divide="ignore"):
             log_mass[:, j] = np.log(mass) + peak[:, 0]
-        background[:, j] = values
+        log_background[:, j] = log_mu
         background_weight[:, j] = weight / np.where(mass > 0, mass, 1.0)[:, None] * np.gradient(log_mu, axis=1)
     if not np.isfinite(log_mass).any():
         raise ValueError("the data have no likelihood under the priors given")
     posterior = np.exp(log_mass - np.max(log_mass[np.isfinite(log_mass)]))
     posterior /= posterior.sum()
     n_mean, n_sd, n_interval = _weighted_summary(branching, posterior.sum(1), np.full(grid[0], n_step), level)
-    log_d = np.log(decays)
-    ld_mean, _, (ld_lo, ld_hi) = _weighted_summary(log_d, posterior.sum(0), np.full(grid[1], log_step), level)
     d_weights = posterior.sum(0)
+    _, _, (ld_lo, ld_hi) = _weighted_summary(np.log(decays), d_weights, np.full(grid[1], log_step), level)
     d_mean = float(np.sum(d_weights * decays))
     d_sd = float(math.sqrt(max(np.sum(d_weights * (decays - d_mean) ** 2), 0.0)))
     cells = (posterior[:, :, None] * background_weight).ravel()
-    values = background.ravel()
-    widths = (np.gradient(np.log(background), axis=2) * background).ravel()   # d mu = mu d log mu
+    values = np.exp(log_background).ravel()
+    widths = np.gradient(log_background, axis=2).ravel() * values   # d mu = mu d log mu
     keep = cells > 0
     mu_mean, mu_sd, mu_interval = _weighted_summary(values[keep], cells[keep], np.abs(widths[keep]), level)
     return HawkesFit(

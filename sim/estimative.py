@@ -20,8 +20,8 @@ from sim import wep
 __all__ = ["YARDSTICK_NAMES", "EstimativeWords", "estimative_words", "estimative_sentence", "percent_with_ci"]
 
 YARDSTICK_NAMES = {"icd203": "ICD 203", "phia": "PHIA"}
-#: Yardstick terms that are nouns ("There is a ... that"); the others are adjectives ("It is ... that").
 _COUNT_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
+#: Yardstick terms that are nouns ("There is a ... that"); the others are adjectives ("It is ... that").
 _NOUN_TERMS = {"almost no chance": "almost no chance", "roughly even chance": "a roughly even chance",
                "remote": "a remote chance", "realistic possibility": "a realistic possibility"}
 

@@ -108,26 +108,18 @@ def calendar_axis(ax, start_date: str | None, horizon_days: float) -> None:
     """
     if not start_date:
         return
-    import datetime as dt
-
-    start = dt.date.fromisoformat(start_date)
-    months = []
-    year, month = (start.year, start.month + 1) if start.day > 1 else (start.year, start.month)
-    while True:
-        if month > 12:
-            year, month = year + 1, 1
-        day = (dt.date(year, month, 1) - start).days
-        if day > horizon_days:
-            break
-        months.append(dt.date(year, month, 1))
-        month += 1
+    start = np.datetime64(start_date, "D")
+    first = start.astype("datetime64[M]") + int(start != start.astype("datetime64[M]"))  # the next 1st
+    months = np.arange(first, (start + int(horizon_days) + 1).astype("datetime64[M]") + 1)
+    days = (months.astype("datetime64[D]") - start).astype(int)
+    months, days = months[days <= horizon_days], days[days <= horizon_days]
     step = max(1, -(-len(months) // 12))
-    shown = months[::step]
+    shown = [m.item() for m in months[::step].astype("datetime64[D]")]
     labels = [m.strftime("%b %Y") if k == 0 or m.month <= step else m.strftime("%b") for k, m in enumerate(shown)]
     top = ax.secondary_xaxis("top")
-    top.set_xticks([(m - start).days for m in shown], labels)
+    top.set_xticks(days[::step].tolist(), labels)
     top.tick_params(labelsize=8)
-    top.set_xlabel(f"calendar date (day 0 = {start.isoformat()})", fontsize=9)
+    top.set_xlabel(f"calendar date (day 0 = {start_date})", fontsize=9)
 
 
 def save_figure(fig: Figure, folder: str | Path, name: str) -> list[Path]:

@@ -95,9 +95,10 @@ class BatchStats:
             stats.event_counts[index] = int(happened.sum())
             day = np.minimum(first[happened].astype(np.int64), days - 1)
             stats.first_day_counts[index] = np.bincount(day, minlength=days)[:days]
+        columns = {name: table.column(name).to_numpy() for name in METRIC_COLUMNS}
         for index, name in enumerate(METRIC_COLUMNS):
-            stats.add_metric_values(index, table.column(name).to_numpy().astype(float))
-        stats.value_counts = [_value_counts(table.column(name).to_numpy()) for name in INTEGER_METRICS]
+            stats.add_metric_values(index, columns[name].astype(float))
+        stats.value_counts = [_value_counts(columns[name]) for name in INTEGER_METRICS]
         daily = table.column("rung_daily").combine_chunks()
         rungs = daily.flatten().to_numpy().reshape(table.num_rows, -1)[:, :days]  # int8, no copy
         stats.rung_day_counts[:] = _rung_day_counts(rungs, len(RUNGS))
