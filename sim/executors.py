@@ -42,7 +42,9 @@ class CallerRunsPool:
         self.pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("spawn"))
 
     def shutdown(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        # Queued items are cancelled; the workers then exit on their own, without this process
+        # waiting ~0.3 s for their interpreters to tear down (it has the summary to write).
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 @contextlib.contextmanager
@@ -113,13 +115,16 @@ def _caller_runs(executor: CallerRunsPool, fn: Callable, items: Iterator[tuple])
     """Keep each worker process busy with one item and one queued; run the next item here.
 
     Items are taken in order, so the first ones go to the workers and this process starts on the
-    next at once, while the workers are still starting up.
+    next at once, while the workers are still starting up. Near the end a worker gets no second
+    item to queue while this process is free to take it: the last items then end together
+    instead of one waiting on a worker's queue.
     """
-    in_pool = 2 * (executor.workers - 1)
+    spawned = executor.workers - 1
+    items = list(items)
     pending = set()
     try:
-        for item in items:
-            if len(pending) < in_pool:
+        for position, item in enumerate(items):
+            if _to_pool(len(pending), spawned, left=len(items) - position):
                 pending.add(executor.pool.submit(fn, *item))
                 continue
             result = fn(*item)
@@ -135,6 +140,18 @@ def _caller_runs(executor: CallerRunsPool, fn: Callable, items: Iterator[tuple])
     finally:
         for future in pending:
             future.cancel()
+
+
+def _to_pool(pending: int, spawned: int, *, left: int) -> bool:
+    """Whether the next item goes to the worker processes (else this process runs it): each worker
+    gets one item to run and one queued, but no queued one among the last ``spawned + 1`` items.
+
+    >>> [_to_pool(pending, 1, left=10) for pending in (0, 1, 2)]
+    [True, True, False]
+    >>> [_to_pool(pending, 1, left=2) for pending in (0, 1)]
+    [True, False]
+    """
+    return pending < spawned or (pending < 2 * spawned and left > spawned + 1)
 
 
 def _wait_first(pending: set, is_dask: bool):
