@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.columns import to_numpy
 from sim.errors import ResultsError
 
 __all__ = [
@@ -214,11 +215,11 @@ def pack_int8_lists(table: pa.Table) -> pa.Table:
         if not (pa.types.is_list(field.type) and pa.types.is_int8(field.type.value_type)):
             continue
         column = table.column(index).combine_chunks()
-        offsets = column.offsets.to_numpy()
+        offsets = to_numpy(column.offsets)
         width = int(offsets[1] - offsets[0]) if len(column) else 0
         if column.null_count or width <= 0 or not np.all(np.diff(offsets) == width):
             continue
-        values = np.ascontiguousarray(column.flatten().to_numpy(zero_copy_only=False).astype(np.int8, copy=False))
+        values = np.ascontiguousarray(to_numpy(column.flatten()).astype(np.int8, copy=False))
         binary = pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), len(column), [None, pa.py_buffer(values)])
         table = table.set_column(index, pa.field(field.name, binary.type), binary)
         packed.append(field.name)

@@ -30,12 +30,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sim.columns import strings, to_numpy
 from sim.model import OUTCOME_CLASSES, RUNGS
 from sim.records import FIRST_EVENTS, INTEGER_METRICS, METRIC_COLUMNS
 
 __all__ = ["BatchStats", "exact_quantiles", "metric_quantiles", "quantiles_from_counts"]
 
-_OUTCOME_NAMES = pa.array(OUTCOME_CLASSES, pa.string())
+_OUTCOME_NAMES = strings(OUTCOME_CLASSES)
 
 #: Widest range of values an integer metric's value counts may span (else: the second pass).
 MAX_COUNTED_RANGE = 1 << 22
@@ -92,20 +93,20 @@ class BatchStats:
         codes = pc.index_in(table.column("outcome"), value_set=_OUTCOME_NAMES)
         if codes.null_count:
             raise ValueError(f"outcome column holds a class not in {list(OUTCOME_CLASSES)}")
-        stats.outcome_counts[:] = np.bincount(codes.to_numpy(), minlength=len(OUTCOME_CLASSES))
+        stats.outcome_counts[:] = np.bincount(to_numpy(codes), minlength=len(OUTCOME_CLASSES))
         days = stats.rung_day_counts.shape[0]
         for index, kind in enumerate(FIRST_EVENTS):
-            first = table.column(f"first_{kind}_day").to_numpy()
+            first = to_numpy(table.column(f"first_{kind}_day"))
             happened = np.isfinite(first)
             stats.event_counts[index] = int(happened.sum())
             day = np.minimum(first[happened].astype(np.int64), days - 1)
             stats.first_day_counts[index] = np.bincount(day, minlength=days)[:days]
-        columns = {name: table.column(name).to_numpy() for name in METRIC_COLUMNS}
+        columns = {name: to_numpy(table.column(name)) for name in METRIC_COLUMNS}
         for index, name in enumerate(METRIC_COLUMNS):
             stats.add_metric_values(index, columns[name])
         stats.value_counts = [_value_counts(columns[name]) for name in INTEGER_METRICS]
         daily = table.column("rung_daily").combine_chunks()
-        rungs = daily.flatten().to_numpy().reshape(table.num_rows, -1)[:, :days]  # int8, no copy
+        rungs = to_numpy(daily.flatten()).reshape(table.num_rows, -1)[:, :days]  # int8, no copy
         stats.rung_day_counts[:] = _rung_day_counts(rungs, len(RUNGS))
         return stats
 

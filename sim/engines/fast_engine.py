@@ -60,6 +60,7 @@ import time
 import numpy as np
 import pyarrow as pa
 
+from sim.columns import strings, to_arrow
 from sim.engines.fast_cache import _ensure_fresh_cache
 from sim.engines.fast_kernel import _floor_runs, _simulate_runs
 from sim.engines.fast_layout import (DRAW_STATS, EMIT_KINDS, N_COUNTS, N_CROSSINGS, N_DRAW_STATS, N_EMIT, N_FATAL,
@@ -197,7 +198,7 @@ def _simulate_arrays(config, start: int, stop: int, sampled) -> dict:
 
 
 def _list_column(offsets: np.ndarray, values: np.ndarray, value_type: pa.DataType) -> pa.Array:
-    return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(values)).cast(pa.list_(value_type))
+    return pa.ListArray.from_arrays(to_arrow(offsets.astype(np.int32)), to_arrow(values)).cast(pa.list_(value_type))
 
 
 def simulate_chunk(config, start: int, stop: int, sampled) -> pa.Table:
@@ -211,28 +212,28 @@ def simulate_chunk(config, start: int, stop: int, sampled) -> pa.Table:
     n = stop - start
     base = schema()
     codes = classify_outcome_codes(out["max_rung"], out["ceasefire_at"], out["open_at"])
-    outcome = pa.DictionaryArray.from_arrays(pa.array(codes, pa.int8()), pa.array(OUTCOME_CLASSES, pa.string()))
+    outcome = pa.DictionaryArray.from_arrays(to_arrow(codes, pa.int8()), strings(OUTCOME_CLASSES))
     columns = {
-        "run_index": pa.array(np.arange(start, stop, dtype=np.int64)),
+        "run_index": to_arrow(np.arange(start, stop, dtype=np.int64)),
         "outcome": outcome.cast(pa.string()),
-        "max_rung": pa.array(out["max_rung"]),
-        "final_rung": pa.array(out["final_rung"]),
-        "ceasefire_at_horizon": pa.array(out["ceasefire_at"]),
-        "crossings_open_at_horizon": pa.array(out["open_at"]),
+        "max_rung": to_arrow(out["max_rung"]),
+        "final_rung": to_arrow(out["final_rung"]),
+        "ceasefire_at_horizon": to_arrow(out["ceasefire_at"]),
+        "crossings_open_at_horizon": to_arrow(out["open_at"]),
     }
     for k, category in enumerate(FATALITY_CATEGORIES):
-        columns[f"fatalities_{category}"] = pa.array(out["fatal"][:, k])
-    columns["fatalities_total"] = pa.array(out["fatal"].sum(axis=1))
+        columns[f"fatalities_{category}"] = to_arrow(out["fatal"][:, k])
+    columns["fatalities_total"] = to_arrow(out["fatal"].sum(axis=1))
     for k, name in enumerate(COUNT_COLUMNS):
-        columns[name] = pa.array(out["counts"][:, k])
+        columns[name] = to_arrow(out["counts"][:, k])
     for k, kind in enumerate(FIRST_EVENTS):
-        columns[f"first_{kind}_day"] = pa.array(out["first"][:, k])
+        columns[f"first_{kind}_day"] = to_arrow(out["first"][:, k])
     for c, crossing in enumerate(CROSSINGS):
-        columns[f"days_closed_{crossing}"] = pa.array(out["days_closed"][:, c])
-    columns["trade_loss_usd"] = pa.array(out["trade_loss"])
-    columns["days_under_ceasefire"] = pa.array(out["days_cf"])
+        columns[f"days_closed_{crossing}"] = to_arrow(out["days_closed"][:, c])
+    columns["trade_loss_usd"] = to_arrow(out["trade_loss"])
+    columns["days_under_ceasefire"] = to_arrow(out["days_cf"])
     for r, rung in enumerate(RUNGS):
-        columns[f"days_at_{rung}"] = pa.array(out["days_at"][:, r])
+        columns[f"days_at_{rung}"] = to_arrow(out["days_at"][:, r])
     offsets = out["path_offsets"]
     columns["rung_path"] = _list_column(offsets, out["path_rungs"].astype(np.int8), pa.int8())
     columns["rung_path_days"] = _list_column(offsets, out["path_days"].astype(np.float32), pa.float32())
@@ -244,7 +245,7 @@ def simulate_chunk(config, start: int, stop: int, sampled) -> pa.Table:
     table = pa.Table.from_arrays(arrays, schema=base)
     for name, values in sorted(sampled.items()):
         table = table.append_column(pa.field(PARAM_PREFIX + name, pa.float64()),
-                                    pa.array(np.asarray(values, dtype=float)))
+                                    to_arrow(np.asarray(values, dtype=float)))
     return table
 
 
