@@ -90,7 +90,8 @@ def _inputs(config, start: int, stop: int, sampled) -> dict:
     """Everything the kernel reads for runs start..stop-1, derived with sim.model.prepare_inputs.
 
     Parameters not sampled stay scalars (broadcast); the matrix has one row per parameter column
-    (the kernel gathers each run's column into a contiguous row)."""
+    (the kernel gathers each run's column into a contiguous row), one column per run -- or a
+    single column shared by every run when nothing is sampled."""
     scenario = config.scenario
     n = stop - start
     values = dict(scenario.point_values())
@@ -106,7 +107,8 @@ def _inputs(config, start: int, stop: int, sampled) -> dict:
     lad = np.concatenate([np.searchsorted(keys, every_key, side="left"),
                           np.searchsorted(keys, every_key, side="right"),
                           [RUNG_INDEX[t.target] for _, t in moves]]).astype(np.int64)
-    rows = np.empty((N_PARAMS + len(moves), n))  # rows[column]: that column for every run
+    # rows[column]: that column for every run -- or one column for all when nothing is sampled
+    rows = np.empty((N_PARAMS + len(moves), n if sampled else 1))
     for name in _DERIVED:
         rows[_COLUMN[name]] = getattr(inputs, name)
     for name in _RAW:

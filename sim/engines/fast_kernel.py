@@ -263,8 +263,9 @@ def _simulate_runs(begin, first_run, seed, horizon, max_events, params, on, lad,
                    final_rung, max_rung, ceasefire_at, open_at, path, path_offsets, daily, closed_daily):
     """Runs begin..n-1 of a chunk into preallocated outputs. Returns (status, run offset reached).
 
-    ``params`` holds one row per parameter column, one column per run."""
-    n_columns, n = params.shape
+    ``params`` holds one row per parameter column, one column per run (or one for all runs)."""
+    n_columns, n = params.shape[0], counts.shape[0]
+    per_run = params.shape[1] > 1  # else one column of parameters for every run
     n_days = daily.shape[1]
     x = np.empty(N_X)
     z = np.empty(N_Z, np.int64)
@@ -273,8 +274,9 @@ def _simulate_runs(begin, first_run, seed, horizon, max_events, params, on, lad,
     pend_i = np.empty(pending_capacity * 4, np.int64)
     par = np.empty(n_columns)
     for i in range(begin, n):
-        for column in range(n_columns):  # this run's parameters, contiguous
-            par[column] = params[column, i]
+        if per_run or i == begin:
+            for column in range(n_columns):  # this run's parameters, contiguous
+                par[column] = params[column, i if per_run else 0]
         shut = closed_daily[i]
         shut[:] = 0  # (a run re-run after a buffer grew starts clean)
         w = World(_pointer(x), _pointer(z), _pointer(par), _pointer(rng), _pointer(lad), _pointer(pend_t),
