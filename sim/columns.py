@@ -57,12 +57,12 @@ def strings(values: Sequence[str]) -> pa.Array:
 def to_numpy(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """The values of an Arrow array or chunked array as numpy (read-only when no copy was needed)."""
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if len(array) == 0 and (pa.types.is_boolean(array.type) or array.type in _NUMPY_OF):
+        return np.zeros(0, bool if pa.types.is_boolean(array.type) else _NUMPY_OF[array.type])
     if array.null_count == 0 and pa.types.is_boolean(array.type):
         bits = np.frombuffer(array.buffers()[1], np.uint8)
         return np.unpackbits(bits, count=array.offset + len(array), bitorder="little")[array.offset:].astype(bool)
     if array.null_count == 0 and array.type in _NUMPY_OF:
         dtype = _NUMPY_OF[array.type]
-        if len(array) == 0:
-            return np.zeros(0, dtype)
         return np.frombuffer(array.buffers()[1], dtype, count=len(array), offset=array.offset * dtype.itemsize)
     return array.to_numpy(zero_copy_only=False)

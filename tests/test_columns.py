@@ -44,6 +44,9 @@ def test_strided_input_casts_and_other_types_fall_back_to_pyarrow():
     with_nulls = pa.array([1.0, None, 3.0])
     np.testing.assert_array_equal(to_numpy(with_nulls), [1.0, np.nan, 3.0])
     assert strings(["low_intensity", "", "war"]).equals(pa.array(["low_intensity", "", "war"]))
+    for empty, dtype in [(pa.array([], pa.bool_()), bool), (pa.array([], pa.float32()), np.float32),
+                         (pa.chunked_array([], pa.int64()), np.int64)]:
+        assert to_numpy(empty).shape == (0,) and to_numpy(empty).dtype == dtype
     with pytest.raises(ValueError, match="1-d"):
         to_arrow(matrix)
 
