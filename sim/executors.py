@@ -7,7 +7,7 @@ failing run never hangs a batch; closing the generator cancels what has not star
 
 Locally, ``workers=N`` means N processes at work: N - 1 spawned worker processes and this one,
 which takes an item itself whenever the workers are busy (:class:`CallerRunsPool`). The calling
-process would otherwise sit idle, and a spawned worker spends its first ~2 s importing numpy,
+process would otherwise sit idle, and a spawned worker spends its first ~1.5 s importing numpy,
 numba and the compiled engine; meanwhile this process is already simulating.
 
 >>> with open_executor("local", workers=1) as executor:
