@@ -37,15 +37,15 @@ def timed(runs: int, workers: int, folder: Path) -> float:
     return time.perf_counter() - started
 
 
-def _floor_seconds(start, draws) -> float:
+def _floor_seconds(barrier, draws) -> float:
     """Seconds of the compiled floor loop over ``draws`` (in a worker process: after the barrier)."""
     from sim.config import compose_run_config
     from sim.engines import fast_engine
 
     config = compose_run_config(["engine=fast", "uncertainty=fixed"])
     fast_engine.variate_floor(config, 0, draws[:100])  # load the compiled code first
-    if start is not None:
-        start.wait()
+    if barrier is not None:
+        barrier.wait()
     return fast_engine.variate_floor(config, 0, draws)
 
 

@@ -269,7 +269,8 @@ def fit_hawkes(times, window: float, *, level: float = 0.9,
     if not 0.0 <= history < window:
         raise ValueError(f"history_days must lie in [0, {window})")
     scored = times >= history           # the events whose likelihood counts (the rest: history)
-    if scored.sum() < 2:
+    n_scored = int(scored.sum())
+    if n_scored < 2:
         raise ValueError(f"need at least 2 event times after the first {history:g} days")
     span = window - history
     z = np.linspace(-6.0, 6.0, 25)
@@ -284,7 +285,7 @@ def fit_hawkes(times, window: float, *, level: float = 0.9,
         # each event's kernel mass inside [history, window]
         inside = np.exp(-beta * np.maximum(history - times, 0.0)) - np.exp(-beta * (window - times))
         compensator = branching * np.sum(inside)
-        mu = np.maximum(scored.sum() * (1.0 - branching) / span, 1e-12)  # Newton on the score in mu
+        mu = np.maximum(n_scored * (1.0 - branching) / span, 1e-12)  # Newton on the score in mu
         for _ in range(30):
             inverse = 1.0 / (mu[:, None] + excitation)
             score, slope = inverse.sum(1) - span, -(inverse ** 2).sum(1)

@@ -111,7 +111,7 @@ def imap_unordered(executor, fn: Callable, items: Iterable[tuple], *, window: in
             future.cancel()
 
 
-def _caller_runs(executor: CallerRunsPool, fn: Callable, items: Iterator[tuple]) -> Iterator[Any]:
+def _caller_runs(executor: CallerRunsPool, fn: Callable, items: Iterable[tuple]) -> Iterator[Any]:
     """Keep each worker process busy with one item and one queued; run the next item here.
 
     Items are taken in order, so the first ones go to the workers and this process starts on the

@@ -95,13 +95,13 @@ class BatchStats:
             raise ValueError(f"outcome column holds a class not in {list(OUTCOME_CLASSES)}")
         stats.outcome_counts[:] = np.bincount(to_numpy(codes), minlength=len(OUTCOME_CLASSES))
         days = stats.rung_day_counts.shape[0]
+        columns = {name: to_numpy(table.column(name)) for name in METRIC_COLUMNS}  # first-event days included
         for index, kind in enumerate(FIRST_EVENTS):
-            first = to_numpy(table.column(f"first_{kind}_day"))
+            first = columns[f"first_{kind}_day"]
             happened = np.isfinite(first)
             stats.event_counts[index] = int(happened.sum())
             day = np.minimum(first[happened].astype(np.int64), days - 1)
             stats.first_day_counts[index] = np.bincount(day, minlength=days)[:days]
-        columns = {name: to_numpy(table.column(name)) for name in METRIC_COLUMNS}
         for index, name in enumerate(METRIC_COLUMNS):
             stats.add_metric_values(index, columns[name])
         stats.value_counts = [_value_counts(columns[name]) for name in INTEGER_METRICS]
@@ -131,7 +131,6 @@ class BatchStats:
         for part in parts:
             total = total.merge(part)
         return total
-
 
 
 def _rung_day_counts(rungs: np.ndarray, n_rungs: int) -> np.ndarray:
