@@ -94,13 +94,13 @@ def test_shipped_start_states_validate_and_peace_is_the_default():
     assert after.date.isoformat() == "2025-10-13" and after.mediator == "qatar" and len(after.recent_attack_ages) == 10
 
 
-# ---------------------------------------------------------------- peace: the rows of before, bit for bit
+# ---------------------------------------------------------------- peace: the rows of before (floats to 1e-9)
 
 
 def same_value(u, v) -> bool:
     """Equal values: floats to 1e-9 relative (NaN equal to NaN), lists element by element, the
-    rest exactly. Sampled parameters pass through numpy's vectorised exp/log, whose last bit
-    differs between CPUs (AVX-512 and AVX2 code paths), and the runs' times inherit that bit."""
+    rest exactly. On an AVX-512 host the sampled parameters differed from the saved rows in their
+    last bit (numpy's vectorised math is the likely source), and the runs' times inherit it."""
     if isinstance(u, list) and isinstance(v, list):
         return len(u) == len(v) and all(same_value(a, b) for a, b in zip(u, v))
     if isinstance(u, float) and isinstance(v, float):
