@@ -39,6 +39,7 @@ __all__ = [
     "atomic_write_text",
     "write_json",
     "write_parquet",
+    "fsync_files",
     "sha256_file",
     "read_json",
     "read_parquet",
@@ -52,15 +53,18 @@ __all__ = [
 _NEW_FILE_MODE = 0o644
 
 
-def _atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp_path)`` then move the temp file onto ``path``."""
+def _atomic_write(path: str | os.PathLike, write: Callable[[str], None], *, durable: bool = True) -> None:
+    """Call ``write(tmp_path)`` then move the temp file onto ``path``; ``durable``: on disk (fsync)
+    before it takes the name, and the directory entry too. Without it the file is safe from the
+    writing process being killed, not from the machine failing: :func:`fsync_files` later."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
+        if durable:
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
         try:
             mode = path.stat().st_mode & 0o7777
         except FileNotFoundError:
@@ -73,7 +77,28 @@ def _atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None
         except FileNotFoundError:
             pass
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
+
+
+def fsync_files(paths: Sequence[str | os.PathLike]) -> None:
+    """Make files written with ``durable=False`` durable: each file, then each of their folders.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.parquet"
+    >>> digest = write_parquet(p, pa.table({"x": [1]}), durable=False); fsync_files([p])
+    """
+    folders = []
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if Path(path).parent not in folders:
+            folders.append(Path(path).parent)
+    for folder in folders:
+        _fsync_dir(folder)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -174,13 +199,19 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     atomic_write_text(path, text + "\n")
 
 
-def write_parquet(path: str | os.PathLike, table: pa.Table, metadata: Mapping[str, str] | None = None) -> None:
-    """Write a pyarrow Table as zstd-compressed Parquet atomically (``metadata``: key-value stamps).
+def write_parquet(path: str | os.PathLike, table: pa.Table, metadata: Mapping[str, str] | None = None, *,
+                  durable: bool = True) -> str:
+    """Write a pyarrow Table as zstd-compressed Parquet atomically (``metadata``: key-value stamps);
+    return the file's SHA-256. ``durable=False``: no fsync here (see :func:`fsync_files`).
+
+    The file is encoded in memory and written with one call, hashed on the way: no second read.
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.parquet"
-    >>> write_parquet(p, pa.table({"x": [1, 2]})); read_parquet(p).num_rows
+    >>> digest = write_parquet(p, pa.table({"x": [1, 2]})); read_parquet(p).num_rows
     2
+    >>> digest == sha256_file(p)
+    True
     """
     if not isinstance(table, pa.Table):
         raise TypeError(f"table for {path}: expected pyarrow.Table, got {type(table).__name__}")
@@ -193,7 +224,16 @@ def write_parquet(path: str | os.PathLike, table: pa.Table, metadata: Mapping[st
     dictionary = [field.name for field in table.schema
                   if not (pa.types.is_list(field.type) or pa.types.is_floating(field.type)
                           or pa.types.is_fixed_size_binary(field.type))]
-    _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd", use_dictionary=dictionary))
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd", use_dictionary=dictionary)
+    encoded = memoryview(sink.getvalue())
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            fh.write(encoded)
+
+    _atomic_write(path, write, durable=durable)
+    return hashlib.sha256(encoded).hexdigest()
 
 
 _PACKED = b"sim.packed_int8_lists"  # schema metadata: the columns stored packed, comma-separated

@@ -35,7 +35,7 @@ from sim.errors import ResultsError
 from sim.model import OUTCOME_CLASSES
 from sim.records import FIRST_EVENTS, METRIC_COLUMNS, schema
 from sim.runner import ChunkResult, RunFailed, drive, run_batch
-from sim.stats import BatchStats, metric_quantiles
+from sim.stats import BatchStats, keeps_values, metric_quantiles
 
 __all__ = ["SCHEMA_VERSION", "Results", "summarize", "summary_from_stats", "run_and_save", "resume", "run",
            "load_results", "PLOT_ROWS"]
@@ -153,7 +153,11 @@ def _write_config(path: Path, config: RunConfig) -> None:
 
 
 class _Manifest:
-    """The manifest while a run is under way: chunks recorded as they finish (throttled writes)."""
+    """The manifest while a run is under way: chunks recorded as they finish (throttled writes).
+
+    Workers write their parts without fsync (side by side, two processes' fsyncs queue behind
+    each other); each write of the manifest first makes the parts it newly lists durable, so
+    after a machine failure every listed part is on disk as hashed."""
 
     def __init__(self, folder: Path, config: RunConfig, existing: dict | None = None):
         self.path = folder / "manifest.json"
@@ -166,16 +170,20 @@ class _Manifest:
         }
         self.data["status"] = "running"
         self._written = 0.0
+        self._unsynced: list[Path] = []
 
     def record(self, result: ChunkResult) -> None:
         if result.file is None:
             return
         self.data["chunks"][str(result.index)] = {"file": f"{PARTS_DIR}/{result.file}", "sha256": result.sha256,
                                                   "rows": result.rows, "failed_runs": len(result.failures)}
+        self._unsynced.append(self.path.parent / PARTS_DIR / result.file)
         if time.monotonic() - self._written >= 1.0:
             self.write()
 
     def write(self) -> None:
+        io.fsync_files(self._unsynced)
+        self._unsynced.clear()
         io.write_json(self.path, self.data)
         self._written = time.monotonic()
 
@@ -198,7 +206,8 @@ def _verified_done_chunks(folder: Path, manifest: dict, config: RunConfig) -> di
             path.unlink()
     for stray in parts_dir.glob("*.tmp*"):
         stray.unlink()
-    return {index: BatchStats.from_table(io.read_parquet(path), horizon_days=config.horizon_days)
+    keep = keeps_values(config.max_runs)
+    return {index: BatchStats.from_table(io.read_parquet(path), horizon_days=config.horizon_days, keep_values=keep)
             for index, path in listed.items()}
 
 

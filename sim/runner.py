@@ -34,7 +34,7 @@ from sim.engines.simpy_engine import simulate_run
 from sim.executors import imap_unordered, open_executor
 from sim.records import rows_to_table
 from sim.sampling import run_stream, sample_parameters
-from sim.stats import BatchStats
+from sim.stats import BatchStats, keeps_values
 
 __all__ = ["RunFailed", "ChunkResult", "BatchResult", "chunk_bounds", "n_chunks", "simulate_chunk_rows",
            "execute_chunk", "drive", "run_batch", "halfwidth_reached"]
@@ -142,7 +142,7 @@ def execute_chunk(config: RunConfig, chunk_index: int, parts_dir: str | None = N
     """
     started = time.perf_counter()
     table, failures = simulate_chunk_rows(config, chunk_index)
-    stats = BatchStats.from_table(table, horizon_days=config.horizon_days)
+    stats = BatchStats.from_table(table, horizon_days=config.horizon_days, keep_values=keeps_values(config.max_runs))
     if parts_dir is None:
         return ChunkResult(chunk_index, table.num_rows, stats, tuple(failures), table=table,
                            seconds=time.perf_counter() - started)
@@ -151,8 +151,8 @@ def execute_chunk(config: RunConfig, chunk_index: int, parts_dir: str | None = N
     name = part_name(chunk_index)
     path = Path(parts_dir) / name
     if not (failures and config.on_error == "raise"):
-        io.write_parquet(path, table, metadata=part_metadata(config, chunk_index))
-        digest = io.sha256_file(path)
+        # no fsync here: the manifest makes parts durable before it lists them (results._Manifest)
+        digest = io.write_parquet(path, table, metadata=part_metadata(config, chunk_index), durable=False)
     else:
         name = digest = None
     return ChunkResult(chunk_index, table.num_rows, stats, tuple(failures), file=name, sha256=digest,

@@ -4,9 +4,10 @@ Each finished chunk is reduced to a :class:`BatchStats` (outcome and event count
 count/mean/sum of squared deviations, daily rung counts, daily first-event histograms); stats
 merge exactly (Chan et al.'s pairwise update), always in chunk-index order so the result never
 depends on which worker finished first. The integer metrics (counts, deaths, rungs) also carry
-their value counts, so their quantiles are exact with no second look at the rows; the others'
-quantiles need the rows again: :func:`exact_quantiles` reads the stored parts one batch of columns
-at a time, and :func:`metric_quantiles` puts the two together.
+their value counts, so their quantiles are exact with no second look at the rows. The others'
+quantiles need every value: while a batch is small enough (:func:`keeps_values`) the statistics
+carry those values along, chunk by chunk; beyond that :func:`exact_quantiles` reads them again
+from the stored parts, one batch of columns at a time. :func:`metric_quantiles` puts it together.
 
 >>> import numpy as np
 >>> a = BatchStats.empty(horizon_days=10); a.add_metric_values(0, np.array([1.0, 2.0]))
@@ -34,12 +35,29 @@ from sim.columns import strings, to_numpy
 from sim.model import OUTCOME_CLASSES, RUNGS
 from sim.records import FIRST_EVENTS, INTEGER_METRICS, METRIC_COLUMNS
 
-__all__ = ["BatchStats", "exact_quantiles", "metric_quantiles", "quantiles_from_counts"]
+__all__ = ["BatchStats", "KEPT_METRICS", "exact_quantiles", "keeps_values", "metric_quantiles",
+           "quantiles_from_counts"]
 
 _OUTCOME_NAMES = strings(OUTCOME_CLASSES)
 
 #: Widest range of values an integer metric's value counts may span (else: the second pass).
 MAX_COUNTED_RANGE = 1 << 22
+
+#: The metrics whose quantiles need their values (the rest have value counts).
+KEPT_METRICS: tuple[str, ...] = tuple(name for name in METRIC_COLUMNS if name not in INTEGER_METRICS)
+
+#: Largest batch whose KEPT_METRICS values ride along with its statistics (8 bytes a value).
+KEPT_VALUES_BYTES = 256 * 2**20
+
+
+def keeps_values(max_runs: int) -> bool:
+    """Whether a batch of up to ``max_runs`` runs carries its values for quantiles in memory
+    (up to about 1.4 million runs), sparing the second pass over the stored parts.
+
+    >>> keeps_values(1_000_000), keeps_values(10_000_000)
+    (True, False)
+    """
+    return max_runs * len(KEPT_METRICS) * 8 <= KEPT_VALUES_BYTES
 
 
 @dataclass
@@ -57,6 +75,8 @@ class BatchStats:
     # per INTEGER_METRICS: (lowest value, counts of lowest, lowest + 1, ...), or None when the
     # values spread wider than MAX_COUNTED_RANGE (that metric's quantiles then need the rows)
     value_counts: list
+    # per KEPT_METRICS: its values, one array per chunk (chunk-index order); None: not kept
+    kept_values: list | None = None
 
     @classmethod
     def empty(cls, *, horizon_days: float) -> "BatchStats":
@@ -84,10 +104,13 @@ class BatchStats:
             n_b, mean_b, m2_b)
 
     @classmethod
-    def from_table(cls, table: pa.Table, *, horizon_days: float) -> "BatchStats":
-        """Reduce a table of runs (one chunk) to its statistics."""
+    def from_table(cls, table: pa.Table, *, horizon_days: float, keep_values: bool = False) -> "BatchStats":
+        """Reduce a table of runs (one chunk) to its statistics; ``keep_values``: with the values of
+        KEPT_METRICS, for exact quantiles without a second pass."""
         stats = cls.empty(horizon_days=horizon_days)
         stats.n_runs = table.num_rows
+        if keep_values:
+            stats.kept_values = [[] for _ in KEPT_METRICS]
         if table.num_rows == 0:
             return stats
         codes = pc.index_in(table.column("outcome"), value_set=_OUTCOME_NAMES)
@@ -105,6 +128,8 @@ class BatchStats:
         for index, name in enumerate(METRIC_COLUMNS):
             stats.add_metric_values(index, columns[name])
         stats.value_counts = [_value_counts(columns[name]) for name in INTEGER_METRICS]
+        if keep_values:  # copies: no view into the table's buffers outlives the table
+            stats.kept_values = [[np.array(columns[name], dtype=float)] for name in KEPT_METRICS]
         daily = table.column("rung_daily").combine_chunks()
         rungs = to_numpy(daily.flatten()).reshape(table.num_rows, -1)[:, :days]  # int8, no copy
         stats.rung_day_counts[:] = _rung_day_counts(rungs, len(RUNGS))
@@ -123,6 +148,7 @@ class BatchStats:
                 int(self.metric_n[index]), float(self.metric_mean[index]), float(self.metric_m2[index]),
                 int(other.metric_n[index]), float(other.metric_mean[index]), float(other.metric_m2[index]))
         merged.value_counts = [_merge_counts(a, b) for a, b in zip(self.value_counts, other.value_counts)]
+        merged.kept_values = _merge_kept(self, other)
         return merged
 
     @classmethod
@@ -131,6 +157,17 @@ class BatchStats:
         for part in parts:
             total = total.merge(part)
         return total
+
+
+def _merge_kept(a: BatchStats, b: BatchStats) -> list | None:
+    """Kept values of both (a's chunks first); None unless both kept theirs (empty stats never count)."""
+    if b.n_runs == 0 and b.kept_values is None:
+        return a.kept_values
+    if a.n_runs == 0 and a.kept_values is None:
+        return b.kept_values
+    if a.kept_values is None or b.kept_values is None:
+        return None
+    return [first + second for first, second in zip(a.kept_values, b.kept_values)]
 
 
 def _rung_day_counts(rungs: np.ndarray, n_rungs: int) -> np.ndarray:
@@ -216,11 +253,38 @@ def quantiles_from_counts(low: int, counts: np.ndarray, probabilities: Sequence[
 def metric_quantiles(stats: BatchStats, sources: Sequence[Path] | pa.Table,
                      probabilities: Sequence[float]) -> dict[str, list[float | None]]:
     """Exact quantiles of every METRIC_COLUMNS column: integer metrics from ``stats``' value counts,
-    the others by a pass over ``sources`` (a table, or the part files ``stats`` was built from)."""
+    the others from the values ``stats`` kept, else by a pass over ``sources`` (a table, or the
+    part files ``stats`` was built from)."""
     counted = stats.integer_quantiles(probabilities)
     rest = [name for name in METRIC_COLUMNS if name not in counted]
-    read = exact_quantiles(sources, rest, probabilities) if rest else {}
+    if not rest:
+        read = {}
+    elif stats.kept_values is not None and set(rest) <= set(KEPT_METRICS):
+        read = kept_quantiles(stats, rest, probabilities)
+    else:
+        read = exact_quantiles(sources, rest, probabilities)
     return {name: counted[name] if name in counted else read[name] for name in METRIC_COLUMNS}
+
+
+def kept_quantiles(stats: BatchStats, columns: Sequence[str],
+                   probabilities: Sequence[float]) -> dict[str, list[float | None]]:
+    """Exact quantiles (as :func:`exact_quantiles` gives them) of KEPT_METRICS ``columns`` from the
+    values ``stats`` carries, one column at a time on every core."""
+    if stats.kept_values is None:
+        raise ValueError("these statistics kept no values (keep_values=False, or too many runs)")
+
+    def one(name: str) -> list[float | None]:
+        chunks = stats.kept_values[KEPT_METRICS.index(name)]
+        return _finite_quantiles(np.concatenate(chunks) if chunks else np.zeros(0), probabilities)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return dict(zip(columns, pool.map(one, columns)))
+
+
+def _finite_quantiles(values: np.ndarray, probabilities: Sequence[float]) -> list[float | None]:
+    """numpy's default quantiles of the finite values (None for each when there are none)."""
+    finite = values[np.isfinite(values)] if np.isnan(values).any() else values
+    return [float(q) for q in np.quantile(finite, probabilities)] if finite.size else [None] * len(probabilities)
 
 
 def _combine(n_a: int, mean_a: float, m2_a: float, n_b: int, mean_b: float, m2_b: float):
@@ -263,10 +327,6 @@ def exact_quantiles(sources: Sequence[Path] | pa.Table, columns: Sequence[str], 
             list(pool.map(load, range(len(sources))))
             return arrays
 
-    def quantiles_of(values: np.ndarray) -> list[float | None]:
-        finite = values[np.isfinite(values)] if np.isnan(values).any() else values
-        return [float(q) for q in np.quantile(finite, probabilities)] if finite.size else [None] * len(probabilities)
-
     per_batch = max(1, int(max_bytes // max(1, 8 * n_rows)))
     result: dict[str, list[float | None]] = {}
     # numpy's partition releases the GIL: columns of a batch on every core (memory: one copy each)
@@ -274,7 +334,8 @@ def exact_quantiles(sources: Sequence[Path] | pa.Table, columns: Sequence[str], 
         for start in range(0, len(columns), per_batch):
             names = list(columns[start:start + per_batch])
             arrays = read(names, pool)
-            for name, values in zip(names, pool.map(quantiles_of, [arrays[name] for name in names])):
+            for name, values in zip(names, pool.map(lambda values: _finite_quantiles(values, probabilities),
+                                                  [arrays[name] for name in names])):
                 result[name] = values
             del arrays
     return result

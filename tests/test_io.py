@@ -70,16 +70,38 @@ def test_failed_parquet_write_cleans_up(tmp_path, monkeypatch):
     sio.write_parquet(target, pa.table({"x": [1]}))
     before = target.read_bytes()
 
-    def boom(table, where, **kwargs):
-        with open(where, "wb") as fh:
-            fh.write(b"PAR1 half")
-        raise OSError("interrupted")
+    def encoding_fails(table, where, **kwargs):
+        where.write(b"PAR1 half")
+        raise OSError("encoder interrupted")
 
-    monkeypatch.setattr(sio.pq, "write_table", boom)
-    with pytest.raises(OSError, match="interrupted"):
+    with monkeypatch.context() as patch:
+        patch.setattr(sio.pq, "write_table", encoding_fails)
+        with pytest.raises(OSError, match="encoder interrupted"):
+            sio.write_parquet(target, pa.table({"x": [2]}))
+    assert target.read_bytes() == before
+    assert _leftovers(tmp_path) == []
+
+    def disk_fails(fd):  # the bytes are in the temporary file, then the disk gives up
+        raise OSError("disk interrupted")
+
+    monkeypatch.setattr(sio.os, "fsync", disk_fails)
+    with pytest.raises(OSError, match="disk interrupted"):
         sio.write_parquet(target, pa.table({"x": [2]}))
     assert target.read_bytes() == before
     assert _leftovers(tmp_path) == []
+
+
+def test_parquet_digest_and_deferred_durability(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(sio.os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    path = tmp_path / "part.parquet"
+    digest = sio.write_parquet(path, pa.table({"x": np.arange(100)}), durable=False)
+    assert digest == sio.sha256_file(path)
+    assert synced == []  # deferred: nothing forced to disk yet
+    sio.fsync_files([path])
+    assert len(synced) == 2  # the file, then its folder
+    assert sio.read_parquet(path).column("x").to_pylist() == list(range(100))
 
 
 def test_write_rejects_wrong_types(tmp_path):

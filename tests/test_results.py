@@ -280,3 +280,30 @@ def test_a_batch_bigger_than_plot_rows_keeps_only_scalar_columns_of_its_first_ru
     assert (tmp_path / "big" / "plots" / "distributions.png").is_file()
     _, everything, _ = load_results(tmp_path / "big")
     assert everything.num_rows == 400 and "rung_daily" in everything.column_names
+
+
+def test_every_part_is_on_disk_before_a_manifest_lists_it(tmp_path, monkeypatch):
+    """Workers write parts without fsync; the manifest syncs them before it names them."""
+    synced, written = set(), []
+    real_fsync_files, real_write_json = sio.fsync_files, sio.write_json
+
+    def fsync_files(paths):
+        synced.update(str(path) for path in paths)
+        real_fsync_files(paths)
+
+    def write_json(path, obj):
+        if path.name == "manifest.json":
+            written.append(({entry["file"] for entry in obj["chunks"].values()}, set(synced)))
+        real_write_json(path, obj)
+
+    monkeypatch.setattr(sio, "fsync_files", fsync_files)
+    monkeypatch.setattr(sio, "write_json", write_json)
+    monkeypatch.setattr("sim.results.time.monotonic", iter(range(0, 10_000, 2)).__next__)  # a write per chunk
+    config = sim.compose_run_config(["experiment=smoke", "n_runs=40", "chunk_size=10", "horizon_days=30",
+                                     "plots=false"])
+    folder = tmp_path / "r"
+    run_and_save(config, folder, progress=False, workers=1)
+    assert written[-1][0] == {f"runs.parquet/part-{k:06d}.parquet" for k in range(4)}
+    assert len(written) >= 4
+    for listed, synced_by_then in written:
+        assert {str(folder / name) for name in listed} <= synced_by_then

@@ -10,7 +10,8 @@ from sim.config import compose_run_config
 from sim.io import write_parquet
 from sim.records import INTEGER_METRICS, METRIC_COLUMNS
 from sim.runner import run_batch
-from sim.stats import BatchStats, exact_quantiles, metric_quantiles, quantiles_from_counts
+from sim.stats import (KEPT_METRICS, BatchStats, exact_quantiles, keeps_values, kept_quantiles, metric_quantiles,
+                       quantiles_from_counts)
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +55,37 @@ def test_quantiles_from_parts_equal_quantiles_from_the_table(table, tmp_path):
     assert from_parts == from_table
     days = table.column("fatalities_total").to_numpy().astype(float)
     assert from_table["fatalities_total"] == pytest.approx(list(np.quantile(days, [0.05, 0.5, 0.95])))
+
+
+def test_kept_values_give_the_quantiles_of_the_second_pass(table, tmp_path, monkeypatch):
+    paths = []
+    for index, start in enumerate((0, 30, 60)):
+        paths.append(tmp_path / f"part-{index}.parquet")
+        write_parquet(paths[-1], table.slice(start, 30))
+    chunks = [BatchStats.from_table(table.slice(start, 30), horizon_days=120, keep_values=True) for start in (0, 30, 60)]
+    merged = BatchStats.merge_all(reversed(chunks[1:]), horizon_days=120).merge(chunks[0])  # any order
+    assert [sum(len(a) for a in merged.kept_values[i]) for i in range(len(KEPT_METRICS))] == [90] * len(KEPT_METRICS)
+    from_parts = exact_quantiles(paths, KEPT_METRICS, (0.05, 0.5, 0.95))
+    assert kept_quantiles(merged, KEPT_METRICS, (0.05, 0.5, 0.95)) == from_parts
+    assert any(q != [None] * 3 for q in from_parts.values())  # not a comparison of empty columns
+
+    def no_second_pass(*args, **kwargs):
+        raise AssertionError("read the parts although the values were kept")
+
+    monkeypatch.setattr("sim.stats.exact_quantiles", no_second_pass)
+    assert metric_quantiles(merged, paths, (0.05, 0.5, 0.95)) == {
+        **merged.integer_quantiles((0.05, 0.5, 0.95)), **from_parts}
+
+
+def test_kept_values_are_dropped_unless_every_chunk_kept_them(table):
+    kept = BatchStats.from_table(table.slice(0, 30), horizon_days=120, keep_values=True)
+    plain = BatchStats.from_table(table.slice(30, 30), horizon_days=120)
+    empty = BatchStats.empty(horizon_days=120)
+    assert empty.merge(kept).kept_values is not None and kept.merge(empty).kept_values is not None
+    assert kept.merge(plain).kept_values is None and plain.merge(kept).kept_values is None
+    with pytest.raises(ValueError, match="kept no values"):
+        kept_quantiles(plain, KEPT_METRICS, (0.5,))
+    assert keeps_values(1_000_000) and not keeps_values(10_000_000)
 
 
 def test_daily_rung_counts_add_up_to_the_runs(table):
