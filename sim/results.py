@@ -3,7 +3,8 @@
 ``run_and_save`` writes ``config.yaml`` first, then one Parquet part per chunk under
 ``runs.parquet/`` the moment the chunk finishes, recording each part and its SHA-256 in
 ``manifest.json`` as it goes. At the end it writes ``summary.json`` (from mergeable chunk
-statistics; quantiles from a second pass over the parts), the plots, and the final manifest with
+statistics; quantiles from values the statistics carried, or for large batches from a second
+pass over the parts), the plots, and the final manifest with
 ``"status": "complete"``. ``resume`` finishes a killed run in the same folder: parts listed in the
 manifest are verified and kept, unlisted ones recomputed; the rows and summary equal those of an
 uninterrupted run.
