@@ -35,7 +35,7 @@ from sim.columns import strings, to_numpy
 from sim.model import OUTCOME_CLASSES, RUNGS
 from sim.records import FIRST_EVENTS, INTEGER_METRICS, METRIC_COLUMNS
 
-__all__ = ["BatchStats", "KEPT_METRICS", "exact_quantiles", "keeps_values", "metric_quantiles",
+__all__ = ["BatchStats", "KEPT_METRICS", "exact_quantiles", "keeps_values", "kept_quantiles", "metric_quantiles",
            "quantiles_from_counts"]
 
 _OUTCOME_NAMES = strings(OUTCOME_CLASSES)
