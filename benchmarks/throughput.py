@@ -112,7 +112,8 @@ def main() -> None:
           f"{stats['uniform']:.0f} uniform, {stats['exponential']:.0f} exponential, "
           f"{stats['poisson_offspring']:.0f} offspring counts, "
           f"{stats['poisson_small']:.1f} Poisson by inversion (mean {mean_of('poisson_small'):.1f}), "
-          f"{stats['poisson_large']:.1f} by PTRS (mean {mean_of('poisson_large'):.0f})")
+          f"{stats['poisson_large']:.1f} by PTRS (mean {mean_of('poisson_large'):.0f}), "
+          f"{stats['power_law']:.1f} power-law (mass-casualty deaths)")
 
 
 if __name__ == "__main__":

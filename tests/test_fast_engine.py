@@ -431,3 +431,27 @@ def test_crossings_closed_daily_agrees_with_days_closed_and_the_state_at_the_hor
             assert abs(marked - row[f"days_closed_{crossing}"]) <= max(row["closures"], 1)
             shut_anywhere += marked > 0
     assert shut_anywhere > 100  # the check saw closures
+
+
+def test_the_floors_variate_tallies_count_what_each_run_drew():
+    """The benchmark's floor draws what these tallies say: each attack one offspring count, each
+    mass-casualty attack one power-law variate (its deaths), and these not also as uniforms."""
+    config = compose_run_config(["engine=fast", "n_runs=300", "horizon_days=200", "seed=4"])
+    sampled = sample_parameters(config.scenario, seed=4, n_runs=300, start=0, stop=300)
+    out = fast_engine._simulate_arrays(config, 0, 300, sampled)
+    tally = dict(zip(fast_engine.DRAW_STATS, out["draws"].T))
+    counts = dict(zip(COUNT_COLUMNS, out["counts"].T))
+    assert counts["mass_casualty_attacks"].sum() > 100  # the comparison is not of zeros
+    np.testing.assert_array_equal(tally["power_law"], counts["mass_casualty_attacks"])
+    np.testing.assert_array_equal(tally["poisson_offspring"], counts["attacks"])
+    exponents = tally["power_law_exponent_sum"] / np.maximum(tally["power_law"], 1)
+    name = "mass_casualty_tail_exponent"
+    alpha = sampled.get(name, np.full(300, config.scenario.point_values()[name]))
+    drew = tally["power_law"] > 0  # (lo ** e + u (hi ** e - lo ** e)) ** (1 / e), e = 1 - alpha
+    np.testing.assert_allclose(exponents[drew], 1.0 / (1.0 - alpha[drew]), rtol=1e-12)
+    # uniforms: at least the per-attack ones, but no longer the power-law variates' uniforms
+    without_them = fast_engine._simulate_arrays(
+        compose_run_config(["engine=fast", "n_runs=300", "horizon_days=200", "seed=4",
+                            "scenario.mechanisms.mass_casualty_attacks=false"]), 0, 300, sampled)
+    assert np.all(out["draws"][:, 0] >= 2 * counts["attacks"])
+    assert dict(zip(fast_engine.DRAW_STATS, without_them["draws"].T))["power_law"].sum() == 0

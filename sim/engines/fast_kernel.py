@@ -12,7 +12,8 @@ from numba import njit
 
 from sim.engines.fast_bookkeeping import _close_combat_segment, _emit, _schedule, _set_clock
 from sim.engines.fast_layout import (C_ATTACKS, D_EXPONENTIAL, D_POISSON_LARGE, D_POISSON_LARGE_SUM,
-                                     D_POISSON_OFFSPRING, D_POISSON_OFFSPRING_SUM, D_POISSON_SMALL, D_POISSON_SMALL_SUM,
+                                     D_POISSON_OFFSPRING, D_POISSON_OFFSPRING_SUM, D_POISSON_SMALL, D_POISSON_SMALL_SUM, D_POWER_LAW,
+                                     D_POWER_LAW_EXPONENT_SUM,
                                      D_UNIFORM, E_ATTACK, E_CALM, E_CHINA, E_CLASH, E_IRAN, FIRST_OF_EMIT, GAP_BATCH,
                                      K_AFGHAN, K_CIVILIANS, K_PAK, K_TTP, LAD_END, LAD_START, M_CALM, M_MASS, M_STRIKES,
                                      M_TTP, N_COUNTS, N_CROSSINGS, N_DRAW_STATS, N_EMIT, N_FATAL, N_FIRST, N_RUNGS,
@@ -325,7 +326,8 @@ def _simulate_runs(begin, first_run, seed, horizon, max_events, params, on, lad,
 @njit(cache=True)
 def _floor_runs(first_run, seed, draws, sink):
     """The benchmark's floor: per run, seed the six streams and draw exactly the variates the
-    engine drew (counts per kind, Poisson means at their per-run average) -- and nothing else."""
+    engine drew (counts per kind; Poisson means and power-law exponents at their per-run average)
+    -- and nothing else."""
     state = np.empty(N_STREAMS * 4, np.uint64)
     rng = _pointer(state)
     table = np.empty(5)
@@ -352,5 +354,10 @@ def _floor_runs(first_run, seed, draws, sink):
             _fill_poisson_table(table, mean)
             for _ in range(n_offspring):
                 total += _poisson_tabled(rng, S_ATTACKS, mean, table, 0)
+        n_power = int(draws[i, D_POWER_LAW])
+        if n_power:  # a uniform through an inverse CDF (a + u b) ** c, at the run's mean exponent
+            exponent = draws[i, D_POWER_LAW_EXPONENT_SUM] / n_power
+            for _ in range(n_power):
+                total += (1.0 + _raw_uniform(rng, S_ATTACKS)) ** exponent
     sink[0] = total
 

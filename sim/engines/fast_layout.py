@@ -178,12 +178,15 @@ P_LADDER = N_PARAMS  # then one column per ladder move (its probability), in the
 SRC_PENDING, SRC_ATTACK, SRC_CLASH, SRC_OFFER, SRC_COLLAPSE, SRC_CALM, SRC_CHINESE, SRC_IRAN, SRC_CHINA = range(9)
 N_SOURCES = 9
 
-# Variate counters (per run): what the benchmark's floor must draw to match the engine
+# Variate counters (per run): what the benchmark's floor must draw to match the engine. A power
+# law variate is a mass-casualty attack's deaths: a uniform through the truncated power law's
+# inverse CDF, (a + u b) ** c (its exponents c summed, as the Poisson means are).
 DRAW_STATS = ("uniform", "exponential", "poisson_small", "poisson_small_mean_sum", "poisson_large",
-              "poisson_large_mean_sum", "poisson_offspring", "poisson_offspring_mean_sum")
+              "poisson_large_mean_sum", "poisson_offspring", "poisson_offspring_mean_sum", "power_law",
+              "power_law_exponent_sum")
 (D_UNIFORM, D_EXPONENTIAL, D_POISSON_SMALL, D_POISSON_SMALL_SUM, D_POISSON_LARGE, D_POISSON_LARGE_SUM,
- D_POISSON_OFFSPRING, D_POISSON_OFFSPRING_SUM) = range(8)
-N_DRAW_STATS = 8
+ D_POISSON_OFFSPRING, D_POISSON_OFFSPRING_SUM, D_POWER_LAW, D_POWER_LAW_EXPONENT_SUM) = range(10)
+N_DRAW_STATS = 10
 
 (X_NOW, X_RUNG_SINCE, X_CF_SINCE, X_PRESSURE, X_PRESSURE_TIME, X_COMBAT_SINCE, X_FLOW_SINCE, X_LAST_VIOLENCE,
  X_QUIET_FROM, X_DAYS_CF, X_TRADE_LOSS, X_COMBAT_EXPOSURE, X_ATTACK_RATE, X_NEXT_OTHER) = range(14)
