@@ -12,9 +12,9 @@ from numba import njit
 
 from sim.engines.fast_bookkeeping import _close_combat_segment, _emit, _schedule, _set_clock
 from sim.engines.fast_layout import (C_ATTACKS, D_EXPONENTIAL, D_POISSON_LARGE, D_POISSON_LARGE_SUM,
-                                     D_POISSON_OFFSPRING, D_POISSON_OFFSPRING_SUM, D_POISSON_SMALL, D_POISSON_SMALL_SUM, D_POWER_LAW,
-                                     D_POWER_LAW_EXPONENT_SUM,
-                                     D_UNIFORM, E_ATTACK, E_CALM, E_CHINA, E_CLASH, E_IRAN, FIRST_OF_EMIT, GAP_BATCH,
+                                     D_POISSON_OFFSPRING, D_POISSON_OFFSPRING_SUM, D_POISSON_SMALL, D_POISSON_SMALL_SUM,
+                                     D_POWER_LAW, D_POWER_LAW_EXPONENT_SUM, D_UNIFORM, E_ATTACK, E_CALM, E_CHINA,
+                                     E_CLASH, E_IRAN, FIRST_OF_EMIT, GAP_BATCH,
                                      K_AFGHAN, K_CIVILIANS, K_PAK, K_TTP, LAD_END, LAD_START, M_CALM, M_MASS, M_STRIKES,
                                      M_TTP, N_COUNTS, N_CROSSINGS, N_DRAW_STATS, N_EMIT, N_FATAL, N_FIRST, N_RUNGS,
                                      N_SOURCES, N_STREAMS, N_X, N_Z, OPEN, PK_INJECT, PK_OFFER, PK_PARTIAL, PK_TRADE,

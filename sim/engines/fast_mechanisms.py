@@ -14,8 +14,8 @@ from sim.engines.fast_bookkeeping import (_close_combat_segment, _emit, _first, 
                                           _pop_pending, _recent_deaths, _schedule, _set_clock)
 from sim.engines.fast_layout import (CLOSED, C_ATTACKS, C_CEASEFIRES, C_CHINESE, C_CIVILIAN_HARM, C_CLASHES, C_CLOSURES,
                                      C_COLLAPSES, C_DECAPITATION, C_MASS, C_OFFERS, C_RETALIATIONS, C_SEIZURES,
-                                     C_STRIKES, D_EXPONENTIAL, D_POISSON_OFFSPRING, D_POISSON_OFFSPRING_SUM, D_POWER_LAW,
-                                     D_POWER_LAW_EXPONENT_SUM, E_ATTACK,
+                                     C_STRIKES, D_EXPONENTIAL, D_POISSON_OFFSPRING, D_POISSON_OFFSPRING_SUM,
+                                     D_POWER_LAW, D_POWER_LAW_EXPONENT_SUM, E_ATTACK,
                                      E_CEASEFIRE, E_CHINESE, E_CLASH, E_CLOSURE, E_COLLAPSE, E_MASS, E_OFFER, E_PARTIAL,
                                      E_RETALIATION, E_SEIZURE, E_STRIKE, E_TRADE, F_CHINA_OFFER, F_CLASH,
                                      F_DECAPITATION, GAP_BATCH, I_ATTACK, I_CEASEFIRE, I_CHINESE, I_CLASH, I_CLOSURE,
@@ -41,8 +41,7 @@ from sim.engines.fast_layout import (CLOSED, C_ATTACKS, C_CEASEFIRES, C_CHINESE,
                                      X_SHUT_SINCE, X_TRADE_LOSS, Z_CEASEFIRE, Z_CHINESE_ATTACKS, Z_CROSSING_STATE,
                                      Z_GAPS_LEFT, Z_GENERATION, Z_N_DAYS, Z_OFFSPRING, Z_ORDINARY_ATTACKS, Z_RUNG)
 from sim.engines.fast_random import (_exponential, _load_stream, _poisson, _poisson_tabled, _raw_uniform,
-                                     _step_exponential,
-                                     _store_stream, _uniform)
+                                     _step_exponential, _store_stream, _uniform)
 
 # =============================================================================================
 # Mechanisms: one helper per BorderConflict method
@@ -79,7 +78,7 @@ def _mass_casualty_deaths(w):
         return int(np.rint(lo))
     u = _raw_uniform(w.rng, S_ATTACKS)  # tallied as a power-law variate, not as a uniform
     w.x[X_DRAWS + D_POWER_LAW] += 1.0
-    if abs(alpha - 1.0) < 1e-12:
+    if abs(alpha - 1.0) < 1e-12:  # the log-uniform limit: the pow's exponent is u itself
         w.x[X_DRAWS + D_POWER_LAW_EXPONENT_SUM] += u
         return int(np.rint(lo * (hi / lo) ** u))
     # (lo ** e + u * (hi ** e - lo ** e)) ** (1 / e), e = 1 - alpha, its constant powers precomputed
