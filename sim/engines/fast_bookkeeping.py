@@ -21,20 +21,20 @@ from sim.engines.fast_layout import (FIRST_OF_EMIT, F_INCURSION, F_REGIONAL, LAD
 from sim.engines.fast_random import _uniform
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _first(w, column):
     """RunTally.first: remember the first day of an event."""
     if math.isnan(w.x[column]):
         w.x[column] = w.x[X_NOW]
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _notify(w):
     """BorderConflict.notify: every hazard clock is redrawn once the current event is done."""
     w.z[Z_NOTIFY] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _emit(w, kind):
     """BorderConflict.emit: count the event, note its first day, apply the ladder's moves."""
     z = w.z
@@ -57,7 +57,7 @@ def _emit(w, kind):
                 break
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _move_to(w, target):
     """BorderConflict.move_to: close the combat segment, account the rung's days, log the path."""
     x, z = w.x, w.z
@@ -80,7 +80,7 @@ def _move_to(w, target):
     _notify(w)
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _combat_rate(w):
     """BorderConflict.combat_rate: deaths per day at the current rung (ceasefire-damped)."""
     rate = w.par[P_COMBAT_AT_RUNG + w.z[Z_RUNG]]  # zero below a ground operation or when switched off
@@ -89,7 +89,7 @@ def _combat_rate(w):
     return rate
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _recent_deaths(w):
     """BorderConflict.recent_deaths: fading memory of interstate deaths plus the combat flow.
 
@@ -108,7 +108,7 @@ def _recent_deaths(w):
     return remembered
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _add_interstate_deaths(w, deaths):
     x = w.x
     x[X_PRESSURE] = _recent_deaths(w) + deaths
@@ -116,14 +116,14 @@ def _add_interstate_deaths(w, deaths):
     x[X_FLOW_SINCE] = x[X_NOW]
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _kill(w, category, deaths, interstate):
     w.z[category] += deaths
     if interstate and deaths != 0:
         _add_interstate_deaths(w, deaths)
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _close_combat_segment(w):
     """BorderConflict.close_combat_segment: fold the flow into memory; the segment's deaths are
     Poisson(rate x duration), accumulated as exposure and drawn (split by thinning) at the end."""
@@ -141,7 +141,7 @@ def _close_combat_segment(w):
     x[X_COMBAT_EXPOSURE] += rate * (now - start)
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _set_clock(w, source, when):
     """A source's next time. The loop keeps the earliest of the sources other than TTP attacks
     cached (most events are attacks, which move only their own clock); a change invalidates it."""
@@ -150,7 +150,7 @@ def _set_clock(w, source, when):
         w.z[Z_CLOCKS_CHANGED] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _note_violence(w):
     """A strike or clash: last_violence moves, so the calm watch's deadline moves with it."""
     x = w.x
@@ -159,7 +159,7 @@ def _note_violence(w):
         _set_clock(w, SRC_CALM, max(x[X_LAST_VIOLENCE], x[X_QUIET_FROM]) + w.par[P_CALM_DAYS])
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _schedule(w, when, kind, a, b):
     """A timed event (env.process(... timeout ...)) into the pending table."""
     z = w.z
@@ -181,7 +181,7 @@ def _schedule(w, when, kind, a, b):
         _set_clock(w, SRC_PENDING, when)
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _pop_pending(w):
     """Take the earliest pending event (FIFO among equal times); return its slot."""
     best = -1

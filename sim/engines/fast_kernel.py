@@ -93,7 +93,7 @@ def _reset(w, seed, run_index, max_events, on, ie_kind, ie_day, ie_deaths, start
         _set_clock(w, SRC_CALM, par[P_CALM_DAYS])
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _plain_attacks(w):
     """Whether an ordinary attack at this rung only counts (no ladder move, no first day): then
     runs of attacks can take the hot loop, _attack_burst."""

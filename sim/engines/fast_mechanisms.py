@@ -48,7 +48,7 @@ from sim.engines.fast_random import (_exponential, _load_stream, _poisson, _pois
 # =============================================================================================
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _attack_rate(w):
     """The TTP attack intensity in the birth-death form: background_rate() + decay x pending offspring.
 
@@ -61,7 +61,7 @@ def _attack_rate(w):
     return background + w.par[P_DECAY] * w.z[Z_OFFSPRING]
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _offspring(w):
     """Poisson(branching ratio) offspring of one attack, by inversion from the cached exp(-mean)."""
     mean = w.par[P_OFFSPRING_MEAN]
@@ -70,7 +70,7 @@ def _offspring(w):
     return _poisson_tabled(w.rng, S_ATTACKS, mean, w.par, P_OFFSPRING_TABLE)
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _mass_casualty_deaths(w):
     """BorderConflict.mass_casualty_deaths: inverse CDF of the truncated power law, rounded."""
     lo, hi, alpha = w.par[P_MASS_MIN], w.par[P_MASS_MAX], w.par[P_MASS_ALPHA]
@@ -87,7 +87,7 @@ def _mass_casualty_deaths(w):
     return int(np.rint((w.par[powers] + u * w.par[powers + 1]) ** w.par[powers + 2]))
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _attack(w, mass_flag, given_deaths):
     """BorderConflict.attack. mass_flag -1: decide by p_mass_casualty_attack; given_deaths -1: draw."""
     w.z[Z_OFFSPRING] += _offspring(w)  # the excitation's jump: this attack's offspring to come
@@ -98,7 +98,7 @@ def _attack(w, mass_flag, given_deaths):
     _attack_consequences(w, mass, given_deaths)
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _attack_consequences(w, mass, given_deaths):
     """The rest of BorderConflict.attack: deaths, tallies, the event, perhaps a strike in response.
 
@@ -127,7 +127,7 @@ def _attack_consequences(w, mass, given_deaths):
             _schedule(w, x[X_NOW] + _exponential(w, S_RESPONSE, par[P_STRIKE_DELAY]), PK_STRIKE, 0, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _strike(w):
     """BorderConflict.strike: deaths, decapitation, the ceasefire violation, perhaps retaliation."""
     x, z, par = w.x, w.z, w.par
@@ -157,7 +157,7 @@ def _strike(w):
             _schedule(w, x[X_NOW] + delay, PK_RETALIATION, 1 if decapitation else 0, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _clash(w, kind, major):
     """BorderConflict.clash (kind E_CLASH or E_RETALIATION): deaths, seizure, closures, violation."""
     z, par = w.z, w.par
@@ -186,7 +186,7 @@ def _clash(w, kind, major):
     _violation_may_collapse_ceasefire(w)
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _close_crossing(w, crossing):
     """BorderConflict.close_crossing, and the first timeout of reopen()."""
     x, z = w.x, w.z
@@ -200,7 +200,7 @@ def _close_crossing(w, crossing):
     _schedule(w, x[X_NOW] + delay, PK_PARTIAL, crossing, z[Z_GENERATION + crossing])
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _account_trade_closure(w, crossing, at_horizon):
     """BorderConflict.account_trade_closure, and the days the crossing was shut to trade marked
     in its crossings_closed_daily bit: days whose end falls in [shut, reopened), as records.daily_rungs
@@ -219,7 +219,7 @@ def _account_trade_closure(w, crossing, at_horizon):
             w.shut[day] |= bit
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _reopen_stage(w, kind, crossing, generation):
     """BorderConflict.reopen after each timeout: partial reopening, then reopening to trade."""
     x, z = w.x, w.z
@@ -236,7 +236,7 @@ def _reopen_stage(w, kind, crossing, generation):
         _emit(w, E_TRADE)
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _weight_sums(w):
     """Sum of BorderConflict.mediator_weights() (China's grows with its stake) and of the base weights."""
     par = w.par
@@ -250,7 +250,7 @@ def _weight_sums(w):
     return now_sum, base_sum
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _mediation_offer(w, given):
     """BorderConflict.mediation_offer: pick the mediator (unless ``given`` >= 0: talks under way),
     emit, perhaps a ceasefire."""
@@ -278,7 +278,7 @@ def _mediation_offer(w, given):
         _start_ceasefire(w)
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _start_ceasefire(w):
     """BorderConflict.start_ceasefire: a new ceasefire, or a renewal of one that holds."""
     x, z = w.x, w.z
@@ -293,7 +293,7 @@ def _start_ceasefire(w):
         _notify(w)
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _collapse_ceasefire(w):
     """BorderConflict.collapse_ceasefire."""
     x, z = w.x, w.z
@@ -305,14 +305,14 @@ def _collapse_ceasefire(w):
     _notify(w)
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _violation_may_collapse_ceasefire(w):
     if w.z[Z_CEASEFIRE] and w.z[M_COLLAPSE]:
         if _uniform(w, S_DIPLOMACY) < w.par[P_P_COLLAPSE_VIOLATION]:
             _collapse_ceasefire(w)
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _chinese_nationals_attack(w):
     """BorderConflict.chinese_nationals_attack."""
     w.z[Z_CHINESE_ATTACKS] += 1
@@ -321,7 +321,7 @@ def _chinese_nationals_attack(w):
     _notify(w)
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _inject(w, kind, deaths):
     """BorderConflict.inject: a scenario event at its day (deaths -1: none given)."""
     z = w.z
@@ -342,7 +342,7 @@ def _inject(w, kind, deaths):
     _notify(w)
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _fire_pending(w):
     """The earliest scheduled event: strike_after, retaliation_after, reopen, inject."""
     slot = _pop_pending(w)
@@ -365,7 +365,7 @@ def _fire_pending(w):
 # =============================================================================================
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _hazard_rate(w, source):
     """The rate per day of a hazard source in the current state (the rate_per_day() callables)."""
     par, z = w.par, w.z
@@ -392,7 +392,7 @@ _SOURCE_MECHANISM = np.array([-1, M_TTP, M_CLASHES, M_MEDIATION, M_COLLAPSE, M_C
                               M_REGIONAL], np.int64)
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _draw_gaps(w):
     """Refill the pool of standard exponentials that time TTP attacks: drawn ahead in a batch, so
     their logarithms pipeline and the hot loop does not spill its registers around a call to
@@ -407,7 +407,7 @@ def _draw_gaps(w):
     x[X_DRAWS + D_EXPONENTIAL] += GAP_BATCH
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _next_gap(w):
     """A standard exponential from the pool (refilled when empty)."""
     if w.z[Z_GAPS_LEFT] == 0:
@@ -416,7 +416,7 @@ def _next_gap(w):
     return w.x[X_GAPS + w.z[Z_GAPS_LEFT]]
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _redraw_attacks(w):
     """ttp_attacks: the next attack at the current intensity (constant until the next attack or
     state change: the birth-death form has no decay between events, so no thinning is needed)."""
@@ -429,7 +429,7 @@ def _redraw_attacks(w):
     _set_clock(w, SRC_ATTACK, when)
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _redraw(w, source):
     """BorderConflict.hazard: draw a source's next time afresh at its current rate (inf at zero)."""
     if source == SRC_ATTACK:
@@ -440,7 +440,7 @@ def _redraw(w, source):
     _set_clock(w, source, when)
 
 
-@njit(cache=True)
+@njit(cache=True, forceinline=True)
 def _redraw_all(w):
     """After notify(): every hazard process (and the thinning bound) draws afresh."""
     for source in (SRC_ATTACK, SRC_CLASH, SRC_OFFER, SRC_COLLAPSE, SRC_CHINESE, SRC_IRAN, SRC_CHINA):
