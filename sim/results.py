@@ -265,8 +265,8 @@ def run_and_save(config: RunConfig, folder: str | Path | None, *, progress: bool
         manifest.data["status"] = "failed"
         manifest.write()
         raise RunFailed(f"{error} (traceback in {folder / 'failures.json'})", error.failures) from None
-    for result in kept:  # chunks judged (in index order) but not yet in the manifest's throttled copy
-        manifest.record(result)
+    # every result went through manifest.record as it came (drive's on_chunk); recording the kept
+    # ones again would only queue their parts for a second fsync
     chunks = {int(key): entry for key, entry in manifest.data["chunks"].items() if int(key) < judged}
     manifest.data["chunks"] = {str(key): chunks[key] for key in sorted(chunks)}
     part_paths = [folder / chunks[key]["file"] for key in sorted(chunks)]
