@@ -31,10 +31,10 @@ import pyarrow as pa
 
 from sim.config import RunConfig
 from sim.engines.simpy_engine import simulate_run
-from sim.executors import imap_unordered, open_executor
+from sim.executors import imap_unordered, open_executor, reuse_freed_memory
 from sim.records import rows_to_table
 from sim.sampling import run_stream, sample_parameters
-from sim.stats import BatchStats, keeps_values
+from sim.stats import BatchStats, ChunkCounts, keeps_values
 
 __all__ = ["RunFailed", "ChunkResult", "BatchResult", "chunk_bounds", "n_chunks", "simulate_chunk_rows",
            "execute_chunk", "drive", "run_batch", "halfwidth_reached"]
@@ -91,6 +91,12 @@ def _failure(config: RunConfig, chunk_index: int, run_index: int, error: BaseExc
 
 def simulate_chunk_rows(config: RunConfig, chunk_index: int) -> tuple[pa.Table, list[dict]]:
     """Simulate one chunk; each failing run is recorded (and stops the chunk under on_error=raise)."""
+    table, failures, _ = _chunk_rows(config, chunk_index)
+    return table, failures
+
+
+def _chunk_rows(config: RunConfig, chunk_index: int) -> tuple[pa.Table, list[dict], ChunkCounts | None]:
+    """simulate_chunk_rows, and the integer parts of the chunk's statistics if the engine counted them."""
     start, stop = chunk_bounds(config, chunk_index)
     sampled = sample_parameters(config.scenario, seed=config.seed, n_runs=config.max_runs, start=start,
                                 stop=stop, uncertainty=config.uncertainty, method=config.sampling)
@@ -112,14 +118,16 @@ def simulate_chunk_rows(config: RunConfig, chunk_index: int) -> tuple[pa.Table, 
             continue
         rows.append(result.row)
         kept.append(offset)
-    return rows_to_table(rows, {name: column[kept] for name, column in sampled.items()}), failures
+    return rows_to_table(rows, {name: column[kept] for name, column in sampled.items()}), failures, None
 
 
 def _fast_chunk(config: RunConfig, chunk_index: int, start: int, stop: int, sampled: dict):
-    from sim.engines.fast_engine import simulate_chunk
+    """The compiled engine's chunk; its counts come along when every run succeeded."""
+    from sim.engines.fast_engine import simulate_chunk, simulate_chunk_counted
 
     try:
-        return simulate_chunk(config, start, stop, sampled), []
+        table, counted = simulate_chunk_counted(config, start, stop, sampled)
+        return table, [], counted
     except Exception:  # isolate the failing runs one by one
         pass
     tables, failures = [], []
@@ -132,7 +140,7 @@ def _fast_chunk(config: RunConfig, chunk_index: int, start: int, stop: int, samp
             if config.on_error == "raise":
                 break
     table = pa.concat_tables(tables) if tables else simulate_chunk(config, start, start, {k: v[:0] for k, v in sampled.items()})
-    return table, failures
+    return table, failures, None
 
 
 def execute_chunk(config: RunConfig, chunk_index: int, parts_dir: str | None = None) -> ChunkResult:
@@ -141,8 +149,10 @@ def execute_chunk(config: RunConfig, chunk_index: int, parts_dir: str | None = N
     Runs in worker processes: it never raises for a failing run (failures come back as data).
     """
     started = time.perf_counter()
-    table, failures = simulate_chunk_rows(config, chunk_index)
-    stats = BatchStats.from_table(table, horizon_days=config.horizon_days, keep_values=keeps_values(config.max_runs))
+    reuse_freed_memory()
+    table, failures, counted = _chunk_rows(config, chunk_index)
+    stats = BatchStats.from_table(table, horizon_days=config.horizon_days, keep_values=keeps_values(config.max_runs),
+                                  counted=counted)
     if parts_dir is None:
         return ChunkResult(chunk_index, table.num_rows, stats, tuple(failures), table=table,
                            seconds=time.perf_counter() - started)

@@ -35,7 +35,7 @@ from sim.columns import strings, to_numpy
 from sim.model import OUTCOME_CLASSES, RUNGS
 from sim.records import FIRST_EVENTS, INTEGER_METRICS, METRIC_COLUMNS
 
-__all__ = ["BatchStats", "KEPT_METRICS", "exact_quantiles", "keeps_values", "kept_quantiles", "metric_quantiles",
+__all__ = ["BatchStats", "ChunkCounts", "KEPT_METRICS", "exact_quantiles", "keeps_values", "kept_quantiles", "metric_quantiles",
            "quantiles_from_counts"]
 
 _OUTCOME_NAMES = strings(OUTCOME_CLASSES)
@@ -58,6 +58,19 @@ def keeps_values(max_runs: int) -> bool:
     (True, False)
     """
     return max_runs * len(KEPT_METRICS) * 8 <= KEPT_VALUES_BYTES
+
+
+@dataclass(frozen=True)
+class ChunkCounts:
+    """The integer parts of a chunk's :class:`BatchStats`, counted by an engine that has them at
+    hand (the compiled engine: :mod:`sim.engines.fast_stats`); exactly what ``from_table`` would
+    count from the chunk's table (same fields, same meaning)."""
+
+    outcome_counts: np.ndarray
+    event_counts: np.ndarray
+    first_day_counts: np.ndarray
+    value_counts: list
+    rung_day_counts: np.ndarray
 
 
 @dataclass
@@ -104,32 +117,41 @@ class BatchStats:
             n_b, mean_b, m2_b)
 
     @classmethod
-    def from_table(cls, table: pa.Table, *, horizon_days: float, keep_values: bool = False) -> "BatchStats":
+    def from_table(cls, table: pa.Table, *, horizon_days: float, keep_values: bool = False,
+                   counted: ChunkCounts | None = None) -> "BatchStats":
         """Reduce a table of runs (one chunk) to its statistics; ``keep_values``: with the values of
-        KEPT_METRICS, for exact quantiles without a second pass."""
+        KEPT_METRICS, for exact quantiles without a second pass; ``counted``: the integer parts,
+        already counted by the engine (then only the moments are computed here)."""
         stats = cls.empty(horizon_days=horizon_days)
         stats.n_runs = table.num_rows
         if keep_values:
             stats.kept_values = [[] for _ in KEPT_METRICS]
         if table.num_rows == 0:
             return stats
+        columns = {name: to_numpy(table.column(name)) for name in METRIC_COLUMNS}  # first-event days included
+        for index, name in enumerate(METRIC_COLUMNS):
+            stats.add_metric_values(index, columns[name])
+        if keep_values:  # copies: no view into the table's buffers outlives the table
+            stats.kept_values = [[np.array(columns[name], dtype=float)] for name in KEPT_METRICS]
+        if counted is not None:
+            stats.outcome_counts[:] = counted.outcome_counts
+            stats.event_counts[:] = counted.event_counts
+            stats.first_day_counts[:] = counted.first_day_counts
+            stats.value_counts = list(counted.value_counts)
+            stats.rung_day_counts[:] = counted.rung_day_counts
+            return stats
         codes = pc.index_in(table.column("outcome"), value_set=_OUTCOME_NAMES)
         if codes.null_count:
             raise ValueError(f"outcome column holds a class not in {list(OUTCOME_CLASSES)}")
         stats.outcome_counts[:] = np.bincount(to_numpy(codes), minlength=len(OUTCOME_CLASSES))
         days = stats.rung_day_counts.shape[0]
-        columns = {name: to_numpy(table.column(name)) for name in METRIC_COLUMNS}  # first-event days included
         for index, kind in enumerate(FIRST_EVENTS):
             first = columns[f"first_{kind}_day"]
             happened = np.isfinite(first)
             stats.event_counts[index] = int(happened.sum())
             day = np.minimum(first[happened].astype(np.int64), days - 1)
             stats.first_day_counts[index] = np.bincount(day, minlength=days)[:days]
-        for index, name in enumerate(METRIC_COLUMNS):
-            stats.add_metric_values(index, columns[name])
         stats.value_counts = [_value_counts(columns[name]) for name in INTEGER_METRICS]
-        if keep_values:  # copies: no view into the table's buffers outlives the table
-            stats.kept_values = [[np.array(columns[name], dtype=float)] for name in KEPT_METRICS]
         daily = table.column("rung_daily").combine_chunks()
         rungs = to_numpy(daily.flatten()).reshape(table.num_rows, -1)[:, :days]  # int8, no copy
         stats.rung_day_counts[:] = _rung_day_counts(rungs, len(RUNGS))

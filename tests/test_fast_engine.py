@@ -18,13 +18,14 @@ from scipy.linalg import expm
 from scipy.stats import chi2, chisquare, kstest, poisson
 
 from sim.config import compose_run_config
-from sim.engines import fast_engine, fast_random
+from sim.engines import fast_engine, fast_random, fast_stats
 from sim.engines.fast_engine import simulate_chunk
 from sim.engines.simpy_engine import MaxEventsExceeded, simulate_run
 from sim.model import (CATALOGUE, MECHANISMS, OUTCOME_CLASSES, RUNG_INDEX, RUNGS, classify_outcome,
                        classify_outcome_codes, prepare_inputs)
 from sim.records import COUNT_COLUMNS, FATALITY_CATEGORIES, FIRST_EVENTS, daily_rungs, rows_to_table
 from sim.sampling import run_stream, sample_parameters
+from sim.stats import BatchStats
 from tests.test_known_answers import ctmc_generator, within_standard_errors
 from tests.test_known_answers import ctmc_scenario  # noqa: F401 - the same hidden CTMC, as a fixture
 
@@ -268,9 +269,60 @@ def test_growing_the_pending_table_and_path_buffer_mid_chunk_changes_nothing(mak
     roomy = simulate_chunk(config, 0, 20, {})
     monkeypatch.setattr(fast_engine, "INITIAL_PENDING_CAPACITY", 1)
     monkeypatch.setattr(fast_engine, "INITIAL_PATH_ROWS_PER_RUN", 1)
-    cramped = simulate_chunk(config, 0, 20, {})
+    cramped, counted = fast_engine.simulate_chunk_counted(config, 0, 20, {})
     assert same_table(cramped, roomy)
     assert max(len(path) for path in roomy.column("rung_path").to_pylist()) > 50
+    # runs re-run after a buffer grew are counted once in the kernel's daily rung counts
+    assert_same_stats(BatchStats.from_table(cramped, horizon_days=60.0, counted=counted),
+                      BatchStats.from_table(cramped, horizon_days=60.0))
+
+
+def assert_same_stats(a: BatchStats, b: BatchStats) -> None:
+    """Every field equal to the last bit (NaN equal to NaN)."""
+    assert a.n_runs == b.n_runs
+    for name in ("outcome_counts", "event_counts", "metric_n", "rung_day_counts", "first_day_counts"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    for name in ("metric_mean", "metric_m2"):
+        assert np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True), name
+    assert len(a.value_counts) == len(b.value_counts)
+    for mine, theirs in zip(a.value_counts, b.value_counts):
+        assert (mine is None) == (theirs is None)
+        if mine is not None:
+            assert mine[0] == theirs[0] and np.array_equal(mine[1], theirs[1])
+    assert (a.kept_values is None) == (b.kept_values is None)
+    for mine, theirs in zip(a.kept_values or [], b.kept_values or []):
+        assert all(np.array_equal(x, y, equal_nan=True) for x, y in zip(mine, theirs))
+
+
+@pytest.mark.parametrize("overrides", [
+    ["uncertainty=fixed"],
+    ["scenario=major_attack_shock", "horizon_days=200.5"],
+    ["scenario=kandahar_ascendant", "uncertainty=fixed"],
+])
+def test_the_counts_the_engine_makes_are_what_from_table_counts(overrides):
+    # The runner takes the compiled engine's own counts (first-event days, integer metrics' value
+    # counts, daily rung counts from the kernel) instead of counting them from the table again:
+    # they must be the same numbers, and the statistics built on them the same to the last bit.
+    config = compose_run_config(["engine=fast", "n_runs=3000"] + overrides)
+    sampled = sample_parameters(config.scenario, seed=config.seed, n_runs=3000, start=1000, stop=3000,
+                                uncertainty=config.uncertainty, method=config.sampling)
+    table, counted = fast_engine.simulate_chunk_counted(config, 1000, 3000, sampled)
+    for keep in (False, True):
+        assert_same_stats(BatchStats.from_table(table, horizon_days=config.horizon_days, keep_values=keep, counted=counted),
+                          BatchStats.from_table(table, horizon_days=config.horizon_days, keep_values=keep))
+    assert counted.rung_day_counts.sum(axis=1).tolist() == [2000] * math.ceil(config.horizon_days)
+    assert all(pair is not None for pair in counted.value_counts)
+    empty, nothing = fast_engine.simulate_chunk_counted(config, 5, 5, {k: v[:0] for k, v in sampled.items()})
+    assert_same_stats(BatchStats.from_table(empty, horizon_days=config.horizon_days, counted=nothing),
+                      BatchStats.from_table(empty, horizon_days=config.horizon_days))
+
+
+def test_value_counts_too_wide_to_keep_are_dropped_as_from_table_drops_them():
+    values = np.array([[0, 5, 2], [7, 7, 7], [-3, 0, 1]], np.int64)
+    lows, widths = np.zeros(3, np.int64), np.zeros(3, np.int64)
+    flat = fast_stats._count_values(values, 5, lows, widths)
+    assert lows.tolist() == [0, 7, -3] and widths.tolist() == [-1, 1, 5]
+    assert flat.tolist() == [3, 1, 0, 0, 1, 1]
 
 
 def test_a_scenario_differing_only_in_crossings_keeps_the_attack_history():

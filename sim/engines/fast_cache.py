@@ -21,7 +21,7 @@ from typing import Mapping
 
 from numba import njit
 
-from sim.engines import fast_bookkeeping, fast_kernel, fast_layout, fast_mechanisms, fast_random
+from sim.engines import fast_bookkeeping, fast_kernel, fast_layout, fast_mechanisms, fast_random, fast_stats
 from sim.engines.fast_layout import _BLOCKS, _DERIVED, _RAW, EMIT_KINDS
 from sim.model import COMBAT_RATE_PARAMETER_BY_RUNG, CROSSINGS, INITIAL_EVENT_KINDS, MECHANISMS, MEDIATORS, RUNGS
 from sim.records import COUNT_COLUMNS, FATALITY_CATEGORIES, FIRST_EVENTS
@@ -29,7 +29,7 @@ from sim.records import COUNT_COLUMNS, FATALITY_CATEGORIES, FIRST_EVENTS
 #: Every module holding compiled functions, but this one (numba itself recompiles
 #: _compiled_layout_key when this file changes). Python-only modules (fast_engine) cannot make
 #: compiled code stale, so editing them costs no recompilation.
-_COMPILED_MODULES = (fast_layout, fast_random, fast_bookkeeping, fast_mechanisms, fast_kernel)
+_COMPILED_MODULES = (fast_layout, fast_random, fast_bookkeeping, fast_mechanisms, fast_kernel, fast_stats)
 
 
 def _module_sources(modules=_COMPILED_MODULES) -> dict[str, bytes]:

@@ -70,13 +70,15 @@ from sim.engines.fast_layout import (DRAW_STATS, EMIT_KINDS, N_COUNTS, N_CROSSIN
                                      S0_MEDIATOR, S0_OFFER_DAY, S0_RUNG, ST_MAX_EVENTS, ST_OK, ST_PATH_FULL,
                                      ST_PENDING_FULL, _COLUMN, _DERIVED, _RAW)
 from sim.engines.fast_random import poisson_table
+from sim.engines.fast_stats import chunk_counts
 from sim.engines.simpy_engine import MaxEventsExceeded
 from sim.model import (COMBAT_RATE_PARAMETER_BY_RUNG, CROSSINGS, INITIAL_EVENT_KINDS, MECHANISMS, MEDIATORS,
                        OUTCOME_CLASSES, RUNG_INDEX, RUNGS, classify_outcome_codes, prepare_inputs)
 from sim.start import CROSSING_STATES, start_excitation
 from sim.records import COUNT_COLUMNS, FATALITY_CATEGORIES, FIRST_EVENTS, PARAM_PREFIX, schema
+from sim.stats import ChunkCounts
 
-__all__ = ["EMIT_KINDS", "DRAW_STATS", "simulate_chunk", "warm_up", "variate_counts", "variate_floor"]
+__all__ = ["EMIT_KINDS", "DRAW_STATS", "simulate_chunk", "simulate_chunk_counted", "warm_up", "variate_counts", "variate_floor"]
 
 # =============================================================================================
 # Python side: per-run inputs from the config, outputs to the Arrow record
@@ -170,6 +172,7 @@ def _simulate_arrays(config, start: int, stop: int, sampled) -> dict:
         final_rung=np.zeros(n, np.int8), max_rung=np.zeros(n, np.int8),
         ceasefire_at=np.zeros(n, np.bool_), open_at=np.zeros(n, np.bool_),
         daily=np.zeros((n, n_days), np.int8), closed_daily=np.zeros((n, n_days), np.int8),
+        rung_changes=np.zeros((n_days + 1, N_RUNGS), np.int64),
     )
     path = np.empty((max(1, INITIAL_PATH_ROWS_PER_RUN * n), 2))
     path_offsets = np.zeros(n + 1, np.int64)
@@ -182,7 +185,8 @@ def _simulate_arrays(config, start: int, stop: int, sampled) -> dict:
             given["start_state"], pending_capacity, out["counts"], out["fatal"], out["first"], out["days_at"],
             out["draws"],
             out["days_closed"], out["trade_loss"], out["days_cf"], out["final_rung"], out["max_rung"],
-            out["ceasefire_at"], out["open_at"], path, path_offsets, out["daily"], out["closed_daily"])
+            out["ceasefire_at"], out["open_at"], path, path_offsets, out["daily"], out["closed_daily"],
+            out["rung_changes"])
         if status == ST_OK:
             break
         if status == ST_MAX_EVENTS:
@@ -210,6 +214,12 @@ def simulate_chunk(config, start: int, stop: int, sampled) -> pa.Table:
     ``uncertainty=fixed``); other parameters take the scenario's point values. The table has
     exactly :func:`sim.records.rows_to_table`'s schema, ``param.<name>`` columns included.
     """
+    return simulate_chunk_counted(config, start, stop, sampled)[0]
+
+
+def simulate_chunk_counted(config, start: int, stop: int, sampled) -> tuple[pa.Table, ChunkCounts]:
+    """:func:`simulate_chunk`, and the integer parts of the chunk's statistics counted from the
+    engine's arrays (:func:`sim.engines.fast_stats.chunk_counts`) for ``BatchStats.from_table``."""
     out = _simulate_arrays(config, start, stop, sampled)
     n = stop - start
     base = schema()
@@ -248,7 +258,7 @@ def simulate_chunk(config, start: int, stop: int, sampled) -> pa.Table:
     for name, values in sorted(sampled.items()):
         table = table.append_column(pa.field(PARAM_PREFIX + name, pa.float64()),
                                     to_arrow(np.asarray(values, dtype=float)))
-    return table
+    return table, chunk_counts(out, codes)
 
 
 def warm_up() -> float:

@@ -261,10 +261,13 @@ def _run(w, horizon):
 @njit(cache=True)
 def _simulate_runs(begin, first_run, seed, horizon, max_events, params, on, lad, ie_kind, ie_day, ie_deaths,
                    start_state, pending_capacity, counts, fatal, first, days_at, draws, days_closed, trade_loss, days_cf,
-                   final_rung, max_rung, ceasefire_at, open_at, path, path_offsets, daily, closed_daily):
+                   final_rung, max_rung, ceasefire_at, open_at, path, path_offsets, daily, closed_daily,
+                   rung_changes):
     """Runs begin..n-1 of a chunk into preallocated outputs. Returns (status, run offset reached).
 
-    ``params`` holds one row per parameter column, one column per run (or one for all runs)."""
+    ``params`` holds one row per parameter column, one column per run (or one for all runs).
+    ``rung_changes`` (days + 1 x rungs) gains +1 on the day a run's stay on a rung starts in
+    ``daily`` and -1 on the day it ends: its running sum is the runs on each rung each day."""
     n_columns, n = params.shape[0], counts.shape[0]
     per_run = params.shape[1] > 1  # else one column of parameters for every run
     n_days = daily.shape[1]
@@ -319,7 +322,11 @@ def _simulate_runs(begin, first_run, seed, horizon, max_events, params, on, lad,
             until_day = n_days
             if j + 1 < path_end:
                 until_day = max(0, int(math.ceil(path[j + 1, 0])) - 1)
-            daily[i, first_day:until_day] = int(path[j, 1])
+            if first_day < until_day:
+                rung = int(path[j, 1])
+                daily[i, first_day:until_day] = rung
+                rung_changes[first_day, rung] += 1
+                rung_changes[until_day, rung] -= 1
     return ST_OK, n
 
 
