@@ -210,6 +210,15 @@ def test_read_parquet_missing(tmp_path):
         sio.read_parquet(tmp_path / "gone.parquet")
 
 
+def test_read_parquet_names_a_column_the_file_lacks_and_reads_the_columns_asked_for(tmp_path):
+    path = tmp_path / "runs.parquet"
+    sio.write_parquet(path, pa.table({"x": np.arange(4), "y": np.arange(4.0)}))
+    assert sio.read_parquet(path, ["y"]).column_names == ["y"]
+    with pytest.raises(ResultsError) as err:
+        sio.read_parquet(path, ["y", "z"])
+    assert str(err.value) == f"Parquet file {path} has no column 'z'"
+
+
 # ---------------------------------------------------------------- hashes
 
 
