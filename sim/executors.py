@@ -39,13 +39,13 @@ _allocator_tuned: list[bool] = []  # [result] once tried in this process
 def reuse_freed_memory() -> bool:
     """Let glibc's malloc keep the memory a chunk frees for the next chunk (once per process).
 
-    A chunk of 10,000 runs allocates some 10 MB of output arrays and frees them when its table is
+    A chunk of 10,000 runs allocates some 10 MB of output arrays and frees them when its part is
     written. By default glibc maps arrays of a few MB afresh from the kernel and unmaps them when
-    freed, so every chunk takes 2,000-3,000 page faults zeroing the same pages again: 5-8 % of a
-    chunk's time on a KVM guest, measured in ``benchmarks/README.md``. Serving arrays up to 32 MiB
-    from the heap, and keeping up to 64 MiB freed at its top, removes nearly all of them; the
-    memory kept is what the previous chunk used at its peak. Returns False (and changes nothing)
-    where the C library is not glibc.
+    freed, so every chunk took 2,700-2,800 page faults zeroing the same pages again (11-13 ms of
+    system time in a 0.2 s chunk on a KVM guest; ``benchmarks/README.md``). Serving arrays up to
+    32 MiB from the heap, and keeping up to 64 MiB freed at its top, leaves 150-190 (the chunks
+    ran 1-2 % faster); the memory kept is what a chunk used at its peak. Returns False (and
+    changes nothing) where the C library is not glibc.
 
     >>> reuse_freed_memory() in (True, False)
     True
