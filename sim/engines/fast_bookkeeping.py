@@ -184,17 +184,16 @@ def _schedule(w, when, kind, a, b):
 @njit(cache=True, forceinline=True)
 def _pop_pending(w):
     """Take the earliest pending event (FIFO among equal times); return its slot."""
-    best = -1
+    best, best_seq = -1, 0
     best_t = next_t = np.inf  # the earliest event and the time of the one after it
-    for slot in range(w.z[Z_PENDING_TOP]):
+    for slot in range(w.z[Z_PENDING_TOP]):  # selects, not branches: the times come in no order
         t = w.pend_t[slot]
-        if t == np.inf:
-            continue
-        if best < 0 or t < best_t or (t == best_t and w.pend_i[4 * slot + 3] < w.pend_i[4 * best + 3]):
-            next_t = best_t
-            best, best_t = slot, t
-        elif t < next_t:
-            next_t = t
+        seq = w.pend_i[4 * slot + 3]
+        earlier = t < best_t or (t == best_t and t != np.inf and seq < best_seq)  # (inf: a free slot)
+        next_t = min(next_t, max(t, best_t))  # the one of the two that is not the earliest
+        best = slot if earlier else best
+        best_seq = seq if earlier else best_seq
+        best_t = t if earlier else best_t
     w.pend_t[best] = np.inf
     w.z[Z_PENDING] -= 1
     if w.z[Z_PENDING] == 0:

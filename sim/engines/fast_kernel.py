@@ -192,12 +192,14 @@ def _run(w, horizon):
     while z[Z_STATUS] == ST_OK:
         if z[Z_CLOCKS_CHANGED]:  # the earliest source other than attacks (lowest index at ties)
             z[Z_CLOCKS_CHANGED] = 0
-            z[Z_NEXT_OTHER_SOURCE] = SRC_PENDING
-            x[X_NEXT_OTHER] = x[X_CLOCK + SRC_PENDING]
-            for k in range(SRC_ATTACK + 1, N_SOURCES):
-                if x[X_CLOCK + k] < x[X_NEXT_OTHER]:
-                    x[X_NEXT_OTHER] = x[X_CLOCK + k]
-                    z[Z_NEXT_OTHER_SOURCE] = k
+            best_t, best_k = x[X_CLOCK + SRC_PENDING], SRC_PENDING
+            for k in range(SRC_ATTACK + 1, N_SOURCES):  # in locals, so selects, not branches:
+                clock = x[X_CLOCK + k]                   # the clocks come in no order
+                earlier = clock < best_t
+                best_t = clock if earlier else best_t
+                best_k = k if earlier else best_k
+            x[X_NEXT_OTHER] = best_t
+            z[Z_NEXT_OTHER_SOURCE] = best_k
         source, t = z[Z_NEXT_OTHER_SOURCE], x[X_NEXT_OTHER]
         if x[X_CLOCK + SRC_ATTACK] < t:
             source, t = SRC_ATTACK, x[X_CLOCK + SRC_ATTACK]
