@@ -121,15 +121,20 @@ def open_executor(kind: str, *, workers: int, address: str | None = None):
         raise ValueError(f"unknown executor {kind!r}")
 
 
-def imap_unordered(executor, fn: Callable, items: Iterable[tuple], *, window: int) -> Iterator[Any]:
-    """Yield ``fn(*item)`` for each item as they finish, with at most ``window`` in flight."""
+def imap_unordered(executor, fn: Callable, items: Iterable[tuple], *, window: int,
+                   on_idle: Callable[[], None] | None = None) -> Iterator[Any]:
+    """Yield ``fn(*item)`` for each item as they finish, with at most ``window`` in flight.
+
+    ``on_idle`` is called once, in this process, when every item has been handed out and only
+    the workers' last ones are still running (this process would otherwise just wait); never
+    with the serial executor."""
     items = iter(items)
     if isinstance(executor, SerialExecutor):
         for item in items:
             yield fn(*item)
         return
     if isinstance(executor, CallerRunsPool):
-        yield from _caller_runs(executor, fn, items)
+        yield from _caller_runs(executor, fn, items, on_idle)
         return
     is_dask = type(executor).__module__.startswith("distributed")
     submit = (lambda item: executor.submit(fn, *item, pure=False)) if is_dask else (lambda item: executor.submit(fn, *item))
@@ -141,6 +146,8 @@ def imap_unordered(executor, fn: Callable, items: Iterable[tuple], *, window: in
                 done, pending = _wait_first(pending, is_dask)
                 for future in done:
                     yield future.result()
+        if pending and on_idle is not None:
+            on_idle()
         while pending:
             done, pending = _wait_first(pending, is_dask)
             for future in done:
@@ -150,7 +157,8 @@ def imap_unordered(executor, fn: Callable, items: Iterable[tuple], *, window: in
             future.cancel()
 
 
-def _caller_runs(executor: CallerRunsPool, fn: Callable, items: Iterable[tuple]) -> Iterator[Any]:
+def _caller_runs(executor: CallerRunsPool, fn: Callable, items: Iterable[tuple],
+                 on_idle: Callable[[], None] | None = None) -> Iterator[Any]:
     """Keep each worker process busy with one item and one queued; run the next item here.
 
     Items are taken in order, so the first ones go to the workers and this process starts on the
@@ -172,6 +180,8 @@ def _caller_runs(executor: CallerRunsPool, fn: Callable, items: Iterable[tuple])
             for future in done:
                 yield future.result()
             yield result
+        if pending and on_idle is not None:
+            on_idle()
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:

@@ -360,7 +360,8 @@ def _read_parquet_file(path: str | os.PathLike, columns: Sequence[str] | None) -
     # ParquetFile, not read_table: the same table, without importing pyarrow.dataset (0.15-0.3 s
     # the first time in a process, for instance in the tail of every large run)
     with pq.ParquetFile(path, pre_buffer=True) as parquet:
-        missing = [name for name in columns or () if name not in parquet.schema_arrow.names]
+        names = set(parquet.schema_arrow.names)  # (schema_arrow is rebuilt on every access)
+        missing = [name for name in columns or () if name not in names]
         if missing:  # (ParquetFile.read would leave them out without a word)
             raise ResultsError(f"Parquet file {path} has no column {', '.join(map(repr, missing))}")
         table = parquet.read(columns=None if columns is None else list(columns), use_threads=True)

@@ -17,12 +17,13 @@ uninterrupted run.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import logging
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -35,7 +36,7 @@ from sim.start import calendar_date, start_record
 from sim.errors import ResultsError
 from sim.model import OUTCOME_CLASSES
 from sim.records import FIRST_EVENTS, METRIC_COLUMNS, schema
-from sim.runner import ChunkResult, RunFailed, drive, run_batch
+from sim.runner import ChunkResult, RunFailed, drive, n_chunks, run_batch
 from sim.stats import BatchStats, keeps_values, metric_quantiles
 
 __all__ = ["SCHEMA_VERSION", "Results", "summarize", "summary_from_stats", "run_and_save", "resume", "run",
@@ -62,14 +63,21 @@ class Results:
     ``table`` holds every run's row when the batch has at most PLOT_ROWS runs. A bigger batch keeps
     only the first PLOT_ROWS runs' scalar outcome columns (no per-day lists, no sampled
     parameters) — enough for the plots, in bounded memory; ``load_results`` reads everything.
+    ``table_source`` is that table, or a function that reads it from the results folder: then it
+    is read the first time ``table`` is asked for (a run without plots that nobody inspects
+    never reads its parts back).
     """
 
     config: RunConfig
-    table: pa.Table
+    table_source: pa.Table | Callable[[], pa.Table]
     summary: dict
     wall_seconds: float
     folder: Path | None = None
     stats: BatchStats | None = None
+
+    @functools.cached_property
+    def table(self) -> pa.Table:
+        return self.table_source() if callable(self.table_source) else self.table_source
 
     def outcome(self, name: str) -> dict:
         return self.summary["outcomes"][name]
@@ -231,6 +239,47 @@ def _first_rows(paths: Sequence[Path], limit: int, columns: Sequence[str] | None
     return pa.concat_tables(tables)
 
 
+class _FirstRows:
+    """The first PLOT_ROWS runs' rows (``Results.table``) read back from the parts; when plots will
+    want them, early if it can: while this process waits on the workers' last chunks, instead of
+    after them."""
+
+    def __init__(self, folder: Path, config: RunConfig, manifest: _Manifest):
+        self.folder, self.config, self.manifest = folder, config, manifest
+        self.read: tuple[list[Path], list[str] | None, pa.Table] | None = None
+
+    def prefetch(self) -> None:
+        """Read them now if the chunks that hold them are all done (else leave it for the end)."""
+        chunks, total = self.manifest.data["chunks"], n_chunks(self.config)
+        paths, rows = [], 0
+        while rows < PLOT_ROWS and len(paths) < total:
+            entry = chunks.get(str(len(paths)))
+            if entry is None:
+                return
+            paths.append(self.folder / entry["file"])
+            rows += entry["rows"]
+        columns = None if self.config.max_runs <= PLOT_ROWS else _scalar_columns()
+        try:
+            self.read = (paths, columns, _first_rows(paths, PLOT_ROWS, columns))
+        except ResultsError:  # read (and reported) at the end instead
+            self.read = None
+
+    def take(self, part_paths: Sequence[Path], columns: list[str] | None) -> pa.Table:
+        """What ``_first_rows(part_paths, PLOT_ROWS, columns)`` gives: the prefetched rows if they
+        came from exactly the parts it would read, with the same columns."""
+        if self.read is not None:
+            paths, read_columns, table = self.read
+            same_parts = list(part_paths[:len(paths)]) == paths
+            complete = table.num_rows >= PLOT_ROWS or len(paths) == len(part_paths)
+            if same_parts and complete and read_columns == columns:
+                return table
+        return _first_rows(part_paths, PLOT_ROWS, columns)
+
+
+def _scalar_columns() -> list[str]:
+    return [f.name for f in schema() if not pa.types.is_list(f.type)]
+
+
 def run_and_save(config: RunConfig, folder: str | Path | None, *, progress: bool = True,
                  workers: int | None = None, resuming: bool = False) -> Results:
     """Run a batch; with a ``folder``, stream it there (manifest completed last)."""
@@ -257,9 +306,10 @@ def run_and_save(config: RunConfig, folder: str | Path | None, *, progress: bool
         _write_config(folder / "config.yaml", config)
     manifest = _Manifest(folder, config, existing)
     manifest.write()
+    first_rows = _FirstRows(folder, config, manifest)
     try:
         kept, stats, judged = drive(config, skip=skip, parts_dir=str(parts_dir), workers=workers,
-                                    on_chunk=manifest.record, progress=progress)
+                                    on_chunk=manifest.record, on_idle=first_rows.prefetch if config.plots else None, progress=progress)
     except RunFailed as error:  # keep what finished, say what failed, and stop
         io.write_json(folder / "failures.json", {"failures": list(error.failures)})
         manifest.data["status"] = "failed"
@@ -281,8 +331,8 @@ def run_and_save(config: RunConfig, folder: str | Path | None, *, progress: bool
     summary = summary_from_stats(stats, config, quantiles, skipped=skipped, stopping=_stopping(config, stats))
     io.write_json(folder / "summary.json", summary)
     wall = time.perf_counter() - started
-    scalars = None if stats.n_runs <= PLOT_ROWS else [f.name for f in schema() if not pa.types.is_list(f.type)]
-    results = Results(config, _first_rows(part_paths, PLOT_ROWS, scalars), summary, wall, folder, stats)
+    scalars = None if stats.n_runs <= PLOT_ROWS else _scalar_columns()
+    results = Results(config, functools.partial(first_rows.take, part_paths, scalars), summary, wall, folder, stats)
     written = ["summary.json", "config.yaml"] + (["failures.json"] if failures else [])
     if config.plots:
         from sim.plotting import save_all_plots

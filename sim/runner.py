@@ -192,8 +192,12 @@ def halfwidth_reached(stats: BatchStats, target: float) -> bool:
 
 def drive(config: RunConfig, *, skip: dict[int, BatchStats] | None = None, parts_dir: str | None = None,
           workers: int | None = None, on_chunk: Callable[[ChunkResult], None] | None = None,
-          progress: bool = True) -> tuple[list[ChunkResult], BatchStats, int]:
+          on_idle: Callable[[], None] | None = None, progress: bool = True
+          ) -> tuple[list[ChunkResult], BatchStats, int]:
     """Run every chunk not in ``skip`` (already done: index -> stats); judge them in index order.
+
+    ``on_chunk`` sees each result as it comes; ``on_idle`` is called once when only the worker
+    processes' last chunks are left (see :func:`sim.executors.imap_unordered`).
 
     Returns the kept chunk results (index order), the merged statistics of every kept chunk
     (skipped ones included) and the number of chunks kept. Raises RunFailed on the first failure
@@ -231,7 +235,7 @@ def drive(config: RunConfig, *, skip: dict[int, BatchStats] | None = None, parts
         if config.executor == "dask" and config.executor_address:  # an existing cluster: its size counts
             slots = max(workers, len(executor.scheduler_info().get("workers", {})))
         results = imap_unordered(executor, execute_chunk, ((config, index, parts_dir) for index in todo),
-                                 window=max(2, 2 * slots))
+                                 window=max(2, 2 * slots), on_idle=on_idle)
         try:
             judge_prefix()
             for result in results:

@@ -70,3 +70,18 @@ def test_freed_chunk_memory_is_kept_for_reuse_where_malloc_is_glibcs():
         libc.free(block)
         faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
     assert faults[1] < size // 4096 // 10, faults
+
+
+def test_on_idle_is_called_once_when_only_the_workers_last_items_are_left():
+    calls = []
+    with open_executor("local", workers=2) as pool:
+        results = []
+        # the first two items go to the worker (one to run, one queued) and the rest run here at
+        # once; then only the worker's slow item and the one queued behind it are left
+        for pid in imap_unordered(pool, _pid_after, [(1.0,)] + [(0.01,)] * 5, window=4,
+                                  on_idle=lambda: calls.append(len(results))):
+            results.append(pid)
+    assert len(results) == 6 and calls == [4]  # once: after this process's 4, before the worker's 2
+    with open_executor("local", workers=1) as serial:  # this process runs everything: never idle
+        assert len(list(imap_unordered(serial, pow, [(2, 3)] * 3, window=2, on_idle=lambda: calls.append(0)))) == 3
+    assert calls == [4]

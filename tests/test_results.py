@@ -282,6 +282,54 @@ def test_a_batch_bigger_than_plot_rows_keeps_only_scalar_columns_of_its_first_ru
     assert everything.num_rows == 400 and "rung_daily" in everything.column_names
 
 
+def test_a_run_without_plots_reads_its_rows_back_only_when_asked(tmp_path, monkeypatch):
+    import sim.results as results_module
+    from sim.config import compose_run_config
+
+    reads = []
+    real = results_module._first_rows
+    monkeypatch.setattr(results_module, "_first_rows", lambda *args: reads.append(args) or real(*args))
+    config = compose_run_config(["experiment=smoke", "n_runs=300", "chunk_size=100", "horizon_days=60",
+                                 "engine=fast", "plots=false"])
+    results = run_and_save(config, tmp_path / "r", progress=False, workers=2)
+    assert reads == []  # the run itself never read its parts back
+    first = results.table
+    assert len(reads) == 1 and results.table is first  # read once, when asked
+    _, stored, _ = results_module.load_results(tmp_path / "r")
+    assert first.num_rows == 300 and first.column("run_index").to_pylist() == stored.column("run_index").to_pylist()
+
+
+def test_first_rows_read_while_waiting_are_the_rows_read_at_the_end(tmp_path, monkeypatch):
+    import sim.results as results_module
+    from sim.config import compose_run_config
+
+    monkeypatch.setattr(results_module, "PLOT_ROWS", 250)
+    config = compose_run_config(["experiment=smoke", "n_runs=600", "chunk_size=100", "horizon_days=60",
+                                 "engine=fast", "plots=false"])
+    folder = tmp_path / "r"
+    run_and_save(config, folder, progress=False, workers=1)
+    manifest = results_module._Manifest(folder, config, json.loads((folder / "manifest.json").read_text()))
+    parts = [folder / manifest.data["chunks"][str(k)]["file"] for k in range(6)]
+    scalars = results_module._scalar_columns()
+    at_the_end = results_module._first_rows(parts, 250, scalars)
+
+    early = results_module._FirstRows(folder, config, manifest)
+    early.prefetch()
+    assert [path.name for path in early.read[0]] == [path.name for path in parts[:3]]  # 3 x 100 >= 250 rows
+    same = lambda a, b: ({k: _nan_safe(v) for k, v in a.to_pydict().items()}  # noqa: E731
+                         == {k: _nan_safe(v) for k, v in b.to_pydict().items()})
+    assert early.take(parts, scalars) is early.read[2] and same(early.read[2], at_the_end)
+    # other columns, or other parts (a sequential stop before them), or fewer rows: read afresh
+    assert early.take(parts, None) is not early.read[2]
+    assert same(early.take(parts, None), results_module._first_rows(parts, 250, None))
+    assert early.take(parts[:2], scalars).num_rows == 200
+    # a chunk among the first ones not done yet: nothing read early
+    del manifest.data["chunks"]["1"]
+    waiting = results_module._FirstRows(folder, config, manifest)
+    waiting.prefetch()
+    assert waiting.read is None and same(waiting.take(parts, scalars), at_the_end)
+
+
 def test_every_part_is_on_disk_before_a_manifest_lists_it(tmp_path, monkeypatch):
     """Workers write parts without fsync; the manifest syncs them before it names them."""
     synced, written = set(), []
