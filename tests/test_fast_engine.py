@@ -507,3 +507,14 @@ def test_the_floors_variate_tallies_count_what_each_run_drew():
                             "scenario.mechanisms.mass_casualty_attacks=false"]), 0, 300, sampled)
     assert np.all(out["draws"][:, 0] >= 2 * counts["attacks"])
     assert dict(zip(fast_engine.DRAW_STATS, without_them["draws"].T))["power_law"].sum() == 0
+
+
+def test_the_compiled_entry_points_let_other_threads_run():
+    """While this process simulates a chunk of its own, the executor's threads (handing the worker
+    processes their next chunk, taking their results) must not wait for it: each compiled function
+    that Python calls releases the GIL (without it the worker sat idle 2.3 s of a 17.6 s run)."""
+    from sim.engines import fast_kernel
+
+    entry_points = [fast_kernel._simulate_runs, fast_stats._count_first_days, fast_stats._integer_columns,
+                    fast_stats._count_values]
+    assert [function.targetoptions.get("nogil") for function in entry_points] == [True] * len(entry_points)

@@ -260,7 +260,7 @@ def _run(w, horizon):
         w.z[K_AFGHAN] += _poisson(w, S_LADDER, exposure * rest * (1.0 - civilian_share))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _simulate_runs(begin, first_run, seed, horizon, max_events, params, on, lad, ie_kind, ie_day, ie_deaths,
                    start_state, pending_capacity, counts, fatal, first, days_at, draws, days_closed, trade_loss, days_cf,
                    final_rung, max_rung, ceasefire_at, open_at, path, path_offsets, daily, closed_daily,

@@ -22,7 +22,7 @@ from sim.stats import MAX_COUNTED_RANGE, ChunkCounts
 __all__ = ["chunk_counts"]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _count_first_days(first, days, event_counts, first_day_counts):
     """Per event kind (columns of ``first``): runs in which it happened, and per day how many
     had it first on that day (days past the last in the last), as from_table counts them."""
@@ -34,7 +34,7 @@ def _count_first_days(first, days, event_counts, first_day_counts):
                 first_day_counts[kind, min(int(day), days - 1)] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _integer_columns(fatal, counts, max_rung):
     """The integer metrics as rows, in records.INTEGER_METRICS' order: fatalities by category,
     their total, the event counts, the highest rung."""
@@ -52,7 +52,7 @@ def _integer_columns(fatal, counts, max_rung):
     return values
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _count_values(values, max_range, lows, widths):
     """Each row's lowest value and counts from it up, one flat array; width -1 where the values
     spread over ``max_range`` or more (from_table then keeps no counts)."""
