@@ -24,9 +24,10 @@ from typing import Sequence
 import numpy as np
 from numba import njit
 
+from sim.stats import SAMPLED_FROM, linear_quantiles, linear_ranks
+
 __all__ = ["quantiles", "SAMPLED_FROM"]
 
-SAMPLED_FROM = 200_000  # smaller arrays: np.quantile itself (a sample would save nothing)
 _SAMPLE_SIZE = 32_768
 _STANDARD_DEVIATIONS = 5.0  # bracket half-width, in standard deviations of a sample rank
 
@@ -35,21 +36,14 @@ def quantiles(values: np.ndarray, probabilities: Sequence[float]) -> list[float]
     """``[float(q) for q in np.quantile(values, probabilities)]``, bit for bit, for a non-empty
     1-D array of floats without NaN -- faster from SAMPLED_FROM values up."""
     values = np.ascontiguousarray(values, dtype=np.float64)
-    probabilities = np.asarray(probabilities, dtype=np.float64)
     n = values.size
-    if n < SAMPLED_FROM:
+    if n < SAMPLED_FROM:  # a sample would save nothing
         return [float(q) for q in np.quantile(values, probabilities)]
-    virtual = (n - 1) * probabilities  # numpy's virtual index for the linear method
-    previous = np.clip(np.floor(virtual), 0, n - 1).astype(np.int64)
-    following = np.minimum(previous + 1, n - 1)
-    ranks = np.unique(np.concatenate([previous, following]))
+    ranks = np.unique([k for below, above, _ in linear_ranks(n, probabilities) for k in (below, above)])
     found = _select_ranks(values, ranks, max(1, n // _SAMPLE_SIZE), _STANDARD_DEVIATIONS)
     if found.size == 0:  # the sample misled: partition everything
         found = np.partition(values, ranks)[ranks]
-    at = dict(zip(ranks.tolist(), found.tolist()))
-    gammas = virtual - np.floor(virtual)
-    return [float(np.quantile(np.array([at[a], at[b]]), gamma))
-            for a, b, gamma in zip(previous.tolist(), following.tolist(), gammas.tolist())]
+    return linear_quantiles(n, probabilities, dict(zip(ranks.tolist(), found.tolist())).__getitem__)
 
 
 @njit(cache=True, nogil=True)

@@ -36,7 +36,7 @@ from sim.model import OUTCOME_CLASSES, RUNGS
 from sim.records import FIRST_EVENTS, INTEGER_METRICS, METRIC_COLUMNS
 
 __all__ = ["BatchStats", "ChunkCounts", "KEPT_METRICS", "exact_quantiles", "keeps_values", "kept_quantiles", "metric_quantiles",
-           "quantiles_from_counts"]
+           "linear_quantiles", "quantiles_from_counts", "SAMPLED_FROM"]
 
 _OUTCOME_NAMES = strings(OUTCOME_CLASSES)
 
@@ -45,6 +45,9 @@ MAX_COUNTED_RANGE = 1 << 22
 
 #: The metrics whose quantiles need their values (the rest have value counts).
 KEPT_METRICS: tuple[str, ...] = tuple(name for name in METRIC_COLUMNS if name not in INTEGER_METRICS)
+
+#: Columns at least this long get their quantiles from sim.selection (a sorted sample): same numbers, ~2x faster.
+SAMPLED_FROM = 200_000
 
 #: Largest batch whose KEPT_METRICS values ride along with its statistics (8 bytes a value).
 KEPT_VALUES_BYTES = 256 * 2**20
@@ -258,18 +261,37 @@ def quantiles_from_counts(low: int, counts: np.ndarray, probabilities: Sequence[
     if n == 0:
         return [None] * len(probabilities)
     cumulative = np.cumsum(counts)
+    return linear_quantiles(n, probabilities,
+                            lambda k: float(low + int(np.searchsorted(cumulative, k, side="right"))))
 
-    def order_statistic(k: int) -> float:  # the k-th smallest value, from 0
-        return float(low + int(np.searchsorted(cumulative, k, side="right")))
 
-    result = []
+def linear_ranks(n: int, probabilities: Sequence[float]) -> list[tuple[int, int, float]]:
+    """Per probability, the two order statistics (from 0) that numpy's default (linear) method
+    interpolates between for ``n`` values, and the weight of the second.
+
+    >>> linear_ranks(5, [0.0, 0.625, 1.0])
+    [(0, 1, 0.0), (2, 3, 0.5), (4, 4, 0.0)]
+    """
+    ranks = []
     for p in probabilities:
         position = (n - 1) * float(p)  # numpy's virtual index for the linear method
         below = math.floor(position)
-        a, b = order_statistic(below), order_statistic(min(below + 1, n - 1))
-        # interpolate exactly as numpy does (its lerp between the two neighbours)
-        result.append(float(np.quantile(np.array([a, b]), position - below)))
-    return result
+        ranks.append((below, min(below + 1, n - 1), position - below))
+    return ranks
+
+
+def linear_quantiles(n: int, probabilities: Sequence[float], order_statistic) -> list[float]:
+    """numpy's default quantiles of ``n`` values, given ``order_statistic(k)``, the k-th smallest
+    (from 0): interpolated exactly as numpy does, so the result is ``np.quantile``'s to the bit.
+
+    >>> linear_quantiles(5, [0.3, 0.5], [10.0, 20.0, 30.0, 40.0, 50.0].__getitem__)
+    [22.0, 30.0]
+    """
+    return [_lerp(order_statistic(a), order_statistic(b), weight) for a, b, weight in linear_ranks(n, probabilities)]
+
+
+def _lerp(a: float, b: float, weight: float) -> float:
+    return float(np.quantile(np.array([a, b]), weight))  # numpy's own lerp between neighbours
 
 
 def metric_quantiles(stats: BatchStats, sources: Sequence[Path] | pa.Table,
@@ -308,9 +330,9 @@ def _finite_quantiles(values: np.ndarray, probabilities: Sequence[float]) -> lis
     finite = values[np.isfinite(values)] if np.isnan(values).any() else values
     if finite.size == 0:
         return [None] * len(probabilities)
-    if finite.size < 200_000:  # (sim.selection.SAMPLED_FROM, without importing numba for it)
+    if finite.size < SAMPLED_FROM:
         return [float(q) for q in np.quantile(finite, probabilities)]
-    from sim.selection import quantiles  # the same numbers, from a sorted sample: ~2x faster
+    from sim.selection import quantiles  # (imported here: numba only when a column is this large)
 
     return quantiles(finite, probabilities)
 
